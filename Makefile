@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# kvm-pmu-filter: build QEMU from Debian's source with our series on top.
+# See README.md.  Every target does its own set-up, so `make run` and
+# `make check` work on a fresh machine.
+
+SHELL := /bin/bash
+H := harness
+NINJA_TARGETS := qemu-system-x86_64
+
+.PHONY: all build deps source configure run check clean distclean reset
+
+all: build
+
+deps:
+	@$(H)/deps.sh
+
+source: deps
+	@$(H)/materialize.sh
+
+configure: source
+	@$(H)/configure.sh
+
+build: configure
+	@$(H)/build.sh
+
+run: build
+	@$(H)/run.sh $(if $(FILTER),"$(FILTER)")
+
+check: build
+	@$(H)/check.sh
+
+reset:
+	@git -C build/qemu reset -q --hard && echo "build/qemu reset to the series"
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf /var/cache/kvm-pmu-filter/src

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared settings for the harness scripts; sourced, never run.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+SRC=$BUILD/qemu
+OBJ=$BUILD/obj
+SRC_CACHE=${KPF_SRC_CACHE:-/var/cache/kvm-pmu-filter/src}
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kvm-pmu-filter/ccache}
+BASE_TAG=debian-base
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+info() {
+    echo "==> $*"
+}
+
+# Let ccache hit across clones in different directories
+export CCACHE_BASEDIR="$TOP"
+export CCACHE_NOHASHDIR=true

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Install, from Debian's archive only, whatever the build and tests lack.
+
+. "$(dirname "$0")/common.sh"
+
+BACKPORTS_PKGS="meson python3-pycotap seabios qemu-system-data"
+FIRMWARE_PKGS="ipxe-qemu"
+PKGS="gcc make git ninja-build pkgconf flex bison ccache python3 python3-venv
+      libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
+      dpkg-dev quilt perl $FIRMWARE_PKGS"
+TRIXIE_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-trixie-src.sources
+BACKPORTS_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-bookworm-backports.sources
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
+meson_new_enough() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' meson 2>/dev/null) || return 1
+    dpkg --compare-versions "$v" ge 1.5
+}
+
+has_trixie_source() {
+    apt-get source -qq --print-uris qemu/trixie >/dev/null 2>&1
+}
+
+has_backports() {
+    apt-cache policy 2>/dev/null | grep -q 'bookworm-backports/main'
+}
+
+add_sources() {
+    if ! has_trixie_source; then
+        printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" \
+            "Suites: trixie" "Components: main" \
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+            > "$TRIXIE_SRC"
+    fi
+    if ! has_backports; then
+        printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
+            "Suites: bookworm-backports" "Components: main" \
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+            > "$BACKPORTS_SRC"
+    fi
+}
+
+missing_bpo=()
+for p in $BACKPORTS_PKGS; do
+    installed "$p" || missing_bpo+=("$p")
+done
+meson_new_enough || missing_bpo+=(meson)
+missing=()
+for p in $PKGS; do
+    installed "$p" || missing+=("$p")
+done
+need_src=0
+has_trixie_source && has_backports || need_src=1
+
+if [ ${#missing_bpo[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] &&
+   [ $need_src -eq 0 ]; then
+    exit 0
+fi
+
+bpo_cmd="apt-get install -y --no-install-recommends -t bookworm-backports ${missing_bpo[*]:-}"
+cmd="apt-get install -y --no-install-recommends ${missing[*]:-}"
+if [ "$(id -u)" != 0 ]; then
+    echo "error: missing packages; as root, run:" >&2
+    [ $need_src -eq 0 ] ||
+        echo "  (add deb-src trixie and deb bookworm-backports to apt sources)" >&2
+    echo "  apt-get update" >&2
+    [ ${#missing_bpo[@]} -eq 0 ] || echo "  $bpo_cmd" >&2
+    [ ${#missing[@]} -eq 0 ] || echo "  $cmd" >&2
+    exit 1
+fi
+
+add_sources
+info "apt-get update"
+apt-get update -qq || die "'apt-get update' failed"
+export DEBIAN_FRONTEND=noninteractive
+if [ ${#missing_bpo[@]} -gt 0 ]; then
+    info "$bpo_cmd"
+    $bpo_cmd -qq >/dev/null || die "'$bpo_cmd' failed"
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    info "$cmd"
+    $cmd -qq >/dev/null || die "'$cmd' failed"
+fi
+meson_new_enough || die "meson >= 1.5 is not installed (package meson)"

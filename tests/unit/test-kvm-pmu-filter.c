@@ -1,0 +1,382 @@
+/*
+ * Unit tests for the kvm-pmu-filter object and its value parser
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qobject/qdict.h"
+#include "qobject/qjson.h"
+#include "qapi/qobject-input-visitor.h"
+#include "qapi/visitor.h"
+#include "qemu/module.h"
+#include "qom/object_interfaces.h"
+#include "qom/qom-qobject.h"
+#include "system/kvm-pmu.h"
+
+typedef struct ValueCase {
+    const char *str;
+    uint64_t max;
+    bool ok;
+    uint64_t value;
+} ValueCase;
+
+static const ValueCase value_cases[] = {
+    { "0", UINT64_MAX, true, 0 },
+    { "196", 0xff, true, 196 },
+    { "0xc4", 0xff, true, 0xc4 },
+    { "0XC4", 0xff, true, 0xc4 },
+    { "0xAbCd", 0xffff, true, 0xabcd },
+    { "0x00", 0xff, true, 0 },
+    { "0x0000000000000000000000ff", 0xff, true, 0xff },
+    { "0xff", 0xff, true, 0xff },
+    { "255", 0xff, true, 255 },
+    { "0x100", 0xff, false },
+    { "256", 0xff, false },
+    { "0xfff", 0xfff, true, 0xfff },
+    { "0x1000", 0xfff, false },
+    { "4095", 0xfff, true, 4095 },
+    { "4096", 0xfff, false },
+    { "0xffffffff", UINT32_MAX, true, UINT32_MAX },
+    { "0x100000000", UINT32_MAX, false },
+    { "0xffffffffffffffff", UINT64_MAX, true, UINT64_MAX },
+    { "18446744073709551615", UINT64_MAX, true, UINT64_MAX },
+    { "0x10000000000000000", UINT64_MAX, false },
+    { "18446744073709551616", UINT64_MAX, false },
+    { "99999999999999999999999999", UINT64_MAX, false },
+    { "", UINT64_MAX, false },
+    { "0x", UINT64_MAX, false },
+    { "0X", UINT64_MAX, false },
+    { "x10", UINT64_MAX, false },
+    { "-1", UINT64_MAX, false },
+    { "+1", UINT64_MAX, false },
+    { "-0x1", UINT64_MAX, false },
+    { " 1", UINT64_MAX, false },
+    { "1 ", UINT64_MAX, false },
+    { "0x 1", UINT64_MAX, false },
+    { "1\t", UINT64_MAX, false },
+    { "12abc", UINT64_MAX, false },
+    { "0xfg", UINT64_MAX, false },
+    { "0x0x1", UINT64_MAX, false },
+    { "1.0", UINT64_MAX, false },
+    { "1e3", UINT64_MAX, false },
+    { "010", UINT64_MAX, false },
+    { "00", UINT64_MAX, false },
+    { "0b101", UINT64_MAX, false },
+    { "0o17", UINT64_MAX, false },
+    { "\xc3\xa9", UINT64_MAX, false },
+};
+
+static void test_parse_value(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(value_cases); i++) {
+        const ValueCase *c = &value_cases[i];
+        Error *err = NULL;
+        uint64_t value = 0xdeadbeef;
+        bool ok = kvm_pmu_parse_value(c->str, c->max, &value, &err);
+
+        g_test_message("'%s' (max 0x%" PRIx64 ")", c->str, c->max);
+        g_assert_cmpint(ok, ==, c->ok);
+        if (ok) {
+            g_assert_null(err);
+            g_assert_cmphex(value, ==, c->value);
+        } else {
+            g_assert_nonnull(err);
+            g_assert_cmphex(value, ==, 0xdeadbeef);
+            error_free(err);
+        }
+    }
+}
+
+static void test_parse_messages(void)
+{
+    static const struct {
+        const char *str;
+        uint64_t max;
+        const char *msg;
+    } cases[] = {
+        { "0x100", 0xff, "'0x100' is out of range (at most 0xff)" },
+        { "010", 0xff, "'010' is ambiguous: a decimal number cannot start "
+                       "with 0 (write hexadecimal with 0x)" },
+        { "0x", 0xff, "'0x' is not a decimal or 0x-prefixed hexadecimal "
+                      "number" },
+        { "", 0xff, "'' is not a decimal or 0x-prefixed hexadecimal number" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        Error *err = NULL;
+        uint64_t value;
+
+        g_assert_false(kvm_pmu_parse_value(cases[i].str, cases[i].max,
+                                           &value, &err));
+        g_assert_cmpstr(error_get_pretty(err), ==, cases[i].msg);
+        error_free(err);
+    }
+}
+
+static void test_parse_long_value_quoted_short(void)
+{
+    g_autofree char *str = g_strnfill(4096, '7');
+    Error *err = NULL;
+    uint64_t value;
+
+    g_assert_false(kvm_pmu_parse_value(str, UINT64_MAX, &value, &err));
+    g_assert_cmpuint(strlen(error_get_pretty(err)), <, 100);
+    g_assert_true(strstr(error_get_pretty(err), "...' is out of range"));
+    error_free(err);
+}
+
+/* Create a filter from a JSON object of its properties */
+static KVMPMUFilter *filter_new(const char *json, Error **errp)
+{
+    QObject *props = qobject_from_json(json, &error_abort);
+    Visitor *v = qobject_input_visitor_new(props);
+    Object *obj;
+
+    obj = user_creatable_add_type(TYPE_KVM_PMU_FILTER, "f0",
+                                  qobject_to(QDict, props), v, errp);
+    visit_free(v);
+    qobject_unref(props);
+    if (!obj) {
+        return NULL;
+    }
+    object_unref(obj);
+    return KVM_PMU_FILTER(obj);
+}
+
+static void filter_del(void)
+{
+    g_assert_true(user_creatable_del("f0", &error_abort));
+}
+
+/* Creating the filter fails with exactly @msg */
+static void assert_filter_error(const char *json, const char *msg)
+{
+    Error *err = NULL;
+
+    g_assert_null(filter_new(json, &err));
+    g_assert_nonnull(err);
+    g_assert_cmpstr(error_get_pretty(err), ==, msg);
+    error_free(err);
+    g_assert_null(object_resolve_path_component(object_get_objects_root(),
+                                                "f0"));
+}
+
+static void test_convert_formats(void)
+{
+    KVMPMUFilter *f = filter_new(
+        "{'action': 'deny', 'events': ["
+        " {'format': 'raw', 'code': '0x10000c4'},"
+        " {'format': 'raw', 'code': '0xffffffffffffffff'},"
+        " {'format': 'x86-default', 'select': '0x1c4', 'umask': '0x5a'},"
+        " {'format': 'x86-default', 'select': '60', 'umask': '1'}],"
+        " 'x86-fixed-counter': {'bitmap': '0xffffffff'}}", &error_abort);
+
+    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_DENY);
+    g_assert_cmpuint(f->nevents, ==, 4);
+    g_assert_false(f->masked);
+    g_assert_cmpint(f->native_events[0].format, ==, KVM_PMU_EVENT_FORMAT_RAW);
+    g_assert_cmphex(f->native_events[0].code, ==, 0x10000c4);
+    g_assert_cmphex(f->native_events[1].code, ==, UINT64_MAX);
+    g_assert_cmpint(f->native_events[2].format, ==,
+                    KVM_PMU_EVENT_FORMAT_X86_DEFAULT);
+    g_assert_cmphex(f->native_events[2].x86_default.select, ==, 0x1c4);
+    g_assert_cmphex(f->native_events[2].x86_default.umask, ==, 0x5a);
+    g_assert_cmphex(f->native_events[3].x86_default.select, ==, 0x3c);
+    g_assert_cmphex(f->native_events[3].x86_default.umask, ==, 0x01);
+    g_assert_cmphex(f->x86_fixed_counter_bitmap, ==, UINT32_MAX);
+    filter_del();
+}
+
+static void test_convert_masked(void)
+{
+    KVMPMUFilter *f = filter_new(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'x86-masked-entry', 'select': '0xfff', 'mask': '0xff',"
+        "  'match': '0', 'exclude': true},"
+        " {'format': 'x86-masked-entry', 'select': '0xc5', 'mask': '0x0f',"
+        "  'match': '0x03', 'exclude': false}]}", &error_abort);
+
+    g_assert_true(f->masked);
+    g_assert_cmpuint(f->nevents, ==, 2);
+    g_assert_cmphex(f->native_events[0].x86_masked.select, ==, 0xfff);
+    g_assert_cmphex(f->native_events[0].x86_masked.mask, ==, 0xff);
+    g_assert_cmphex(f->native_events[0].x86_masked.match, ==, 0);
+    g_assert_true(f->native_events[0].x86_masked.exclude);
+    g_assert_cmphex(f->native_events[1].x86_masked.select, ==, 0xc5);
+    g_assert_cmphex(f->native_events[1].x86_masked.mask, ==, 0x0f);
+    g_assert_cmphex(f->native_events[1].x86_masked.match, ==, 0x03);
+    g_assert_false(f->native_events[1].x86_masked.exclude);
+    g_assert_cmphex(f->x86_fixed_counter_bitmap, ==, 0);
+    filter_del();
+}
+
+static void test_empty_allow_list(void)
+{
+    KVMPMUFilter *f = filter_new("{'action': 'allow'}", &error_abort);
+
+    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_ALLOW);
+    g_assert_cmpuint(f->nevents, ==, 0);
+    g_assert_false(f->masked);
+    filter_del();
+
+    f = filter_new("{'action': 'allow', 'events': []}", &error_abort);
+    g_assert_cmpuint(f->nevents, ==, 0);
+    filter_del();
+}
+
+static char *events_json(unsigned n, const char *event)
+{
+    g_autoptr(GString) json = g_string_new("{'action': 'deny', 'events': [");
+
+    for (unsigned i = 0; i < n; i++) {
+        g_string_append_printf(json, "%s%s", i ? "," : "", event);
+    }
+    g_string_append(json, "]}");
+    return g_string_free(g_steal_pointer(&json), false);
+}
+
+static void test_max_events(void)
+{
+    const char *event = "{'format': 'raw', 'code': '0xc4'}";
+    g_autofree char *ok = events_json(KVM_PMU_FILTER_MAX_EVENTS, event);
+    g_autofree char *too_many = events_json(KVM_PMU_FILTER_MAX_EVENTS + 1,
+                                            event);
+    KVMPMUFilter *f = filter_new(ok, &error_abort);
+
+    g_assert_cmpuint(f->nevents, ==, KVM_PMU_FILTER_MAX_EVENTS);
+    filter_del();
+    assert_filter_error(too_many,
+                        "events: 301 events listed, at most 300 are allowed");
+}
+
+static void test_errors(void)
+{
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'raw', 'code': '1'}, {'format': 'raw', 'code': '2'},"
+        " {'format': 'raw', 'code': '3'},"
+        " {'format': 'x86-default', 'select': '0xc4', 'umask': '0x100'}]}",
+        "events[3].umask: '0x100' is out of range (at most 0xff)");
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'x86-default', 'select': '0x1000', 'umask': '0'}]}",
+        "events[0].select: '0x1000' is out of range (at most 0xfff)");
+    assert_filter_error(
+        "{'action': 'allow', 'events': [{'format': 'raw', 'code': ''}]}",
+        "events[0].code: '' is not a decimal or 0x-prefixed hexadecimal "
+        "number");
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
+        "  'match': '0x100', 'exclude': false}]}",
+        "events[0].match: '0x100' is out of range (at most 0xff)");
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '-1',"
+        "  'match': '0', 'exclude': false}]}",
+        "events[0].mask: '-1' is not a decimal or 0x-prefixed hexadecimal "
+        "number");
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
+        " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
+        "  'match': '0', 'exclude': false},"
+        " {'format': 'raw', 'code': '0xc5'}]}",
+        "events[1]: x86-masked-entry events cannot be mixed with events of "
+        "other formats");
+    assert_filter_error(
+        "{'action': 'allow', 'events': [{'format': 'raw', 'code': '0xc5'},"
+        " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
+        "  'match': '0', 'exclude': false}]}",
+        "events[1]: x86-masked-entry events cannot be mixed with events of "
+        "other formats");
+    assert_filter_error(
+        "{'action': 'allow', 'x86-fixed-counter': {'bitmap': '0x100000000'}}",
+        "x86-fixed-counter.bitmap: '0x100000000' is out of range "
+        "(at most 0xffffffff)");
+}
+
+static void test_set_after_complete(void)
+{
+    KVMPMUFilter *f = filter_new(
+        "{'action': 'allow', 'events': [{'format': 'raw', 'code': '0xc4'}]}",
+        &error_abort);
+    QObject *bad = qobject_from_json(
+        "[{'format': 'x86-default', 'select': '0xc4', 'umask': '256'}]",
+        &error_abort);
+    QObject *good = qobject_from_json(
+        "[{'format': 'raw', 'code': '0xc5'}, {'format': 'raw', 'code': '7'}]",
+        &error_abort);
+    Error *err = NULL;
+
+    g_assert_false(object_property_set_qobject(OBJECT(f), "events", bad,
+                                               &err));
+    error_free_or_abort(&err);
+    g_assert_cmpuint(f->nevents, ==, 1);
+    g_assert_cmphex(f->native_events[0].code, ==, 0xc4);
+
+    g_assert_true(object_property_set_qobject(OBJECT(f), "events", good,
+                                              &error_abort));
+    g_assert_cmpuint(f->nevents, ==, 2);
+    g_assert_cmphex(f->native_events[1].code, ==, 7);
+
+    g_assert_false(object_property_set_str(OBJECT(f), "x86-fixed-counter",
+                                           "1", &err));
+    error_free_or_abort(&err);
+    qobject_unref(bad);
+    qobject_unref(good);
+    filter_del();
+}
+
+static void test_in_use(void)
+{
+    KVMPMUFilter *f = filter_new("{'action': 'deny'}", &error_abort);
+    Error *err = NULL;
+
+    g_assert_true(kvm_pmu_filter_claim("f0", &error_abort) == f);
+    g_assert_false(object_property_set_str(OBJECT(f), "action", "allow",
+                                           &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "cannot change 'action' of a PMU filter in use");
+    error_free(err);
+    err = NULL;
+    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_DENY);
+    g_assert_false(user_creatable_del("f0", &err));
+    error_free_or_abort(&err);
+
+    f->in_use = false;
+    filter_del();
+}
+
+static void test_claim_errors(void)
+{
+    Error *err = NULL;
+
+    g_assert_null(kvm_pmu_filter_claim("nope", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "there is no object with ID 'nope'");
+    error_free(err);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    module_call_init(MODULE_INIT_QOM);
+
+    g_test_add_func("/kvm-pmu-filter/parse/values", test_parse_value);
+    g_test_add_func("/kvm-pmu-filter/parse/messages", test_parse_messages);
+    g_test_add_func("/kvm-pmu-filter/parse/long-value",
+                    test_parse_long_value_quoted_short);
+    g_test_add_func("/kvm-pmu-filter/convert/formats", test_convert_formats);
+    g_test_add_func("/kvm-pmu-filter/convert/masked", test_convert_masked);
+    g_test_add_func("/kvm-pmu-filter/convert/empty-allow-list",
+                    test_empty_allow_list);
+    g_test_add_func("/kvm-pmu-filter/convert/max-events", test_max_events);
+    g_test_add_func("/kvm-pmu-filter/convert/errors", test_errors);
+    g_test_add_func("/kvm-pmu-filter/object/set-after-complete",
+                    test_set_after_complete);
+    g_test_add_func("/kvm-pmu-filter/object/in-use", test_in_use);
+    g_test_add_func("/kvm-pmu-filter/object/claim-errors", test_claim_errors);
+    return g_test_run();
+}

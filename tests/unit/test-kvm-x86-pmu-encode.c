@@ -1,0 +1,162 @@
+/*
+ * Unit tests for the x86 KVM PMU event filter encoder
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "target/i386/kvm/pmu-filter.h"
+
+static KVMPMUEvent raw(uint64_t code)
+{
+    return (KVMPMUEvent) {
+        .format = KVM_PMU_EVENT_FORMAT_RAW,
+        .code = code,
+    };
+}
+
+static KVMPMUEvent x86_default(uint16_t select, uint8_t umask)
+{
+    return (KVMPMUEvent) {
+        .format = KVM_PMU_EVENT_FORMAT_X86_DEFAULT,
+        .x86_default = { .select = select, .umask = umask },
+    };
+}
+
+static KVMPMUEvent masked(uint16_t select, uint8_t mask, uint8_t match,
+                          bool exclude)
+{
+    return (KVMPMUEvent) {
+        .format = KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY,
+        .x86_masked = { .select = select, .mask = mask, .match = match,
+                        .exclude = exclude },
+    };
+}
+
+typedef struct EncodeCase {
+    KVMPMUEvent event;
+    uint64_t encoded;
+    uint16_t select;
+} EncodeCase;
+
+static void test_encode_events(void)
+{
+    /* expected values computed by hand from the kernel's layouts */
+    const EncodeCase cases[] = {
+        { raw(0xc4), 0xc4, 0xc4 },
+        { raw(0xffffffffffffffffULL), 0xffffffffffffffffULL, 0xfff },
+        { raw(0x0000000f000001c0ULL), 0x0000000f000001c0ULL, 0xfc0 },
+        { x86_default(0xc4, 0x00), 0x00c4, 0xc4 },
+        { x86_default(0x3c, 0x01), 0x013c, 0x3c },
+        { x86_default(0x2e, 0x4f), 0x4f2e, 0x2e },
+        { x86_default(0xff, 0xff), 0xffff, 0xff },
+        /* AMD: select bits 11:8 go to bits 35:32 */
+        { x86_default(0x1c0, 0x00), 0x00000001000000c0ULL, 0x1c0 },
+        { x86_default(0xfff, 0xff), 0x0000000f0000ffffULL, 0xfff },
+        { x86_default(0x100, 0x01), 0x0000000100000100ULL, 0x100 },
+        /* masked: select 7:0, match 15:8, select 35:32, exclude 55, mask 63:56 */
+        { masked(0xc4, 0xff, 0x00, true), 0xff800000000000c4ULL, 0xc4 },
+        { masked(0xc5, 0xff, 0x00, false), 0xff000000000000c5ULL, 0xc5 },
+        { masked(0x2e, 0x0f, 0x01, false), 0x0f0000000000012eULL, 0x2e },
+        { masked(0xfff, 0x00, 0xff, true), 0x0080000f0000ffffULL, 0xfff },
+        { masked(0x000, 0x00, 0x00, false), 0, 0 },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_test_message("case %zu", i);
+        g_assert_cmphex(kvm_x86_pmu_encode_event(&cases[i].event), ==,
+                        cases[i].encoded);
+        g_assert_cmphex(kvm_x86_pmu_event_select(&cases[i].event), ==,
+                        cases[i].select);
+    }
+}
+
+static void test_encode_filter(void)
+{
+    KVMPMUEvent events[] = {
+        raw(0xc4), x86_default(0x3c, 0x01), x86_default(0x1c0, 0x02),
+    };
+    KVMPMUFilter filter = {
+        .action = KVM_PMU_FILTER_ACTION_DENY,
+        .nevents = ARRAY_SIZE(events),
+        .native_events = events,
+        .x86_fixed_counter_bitmap = 0x5,
+    };
+    g_autofree struct kvm_pmu_event_filter *kf =
+        kvm_x86_pmu_filter_encode(&filter);
+    const uint32_t header[8] = { 1, 3, 0x5, 0, 0, 0, 0, 0 };
+
+    /* the header as the kernel reads it: action, nevents, bitmap, flags */
+    g_assert_cmpmem(kf, sizeof(header), header, sizeof(header));
+    g_assert_cmphex(kf->events[0], ==, 0xc4);
+    g_assert_cmphex(kf->events[1], ==, 0x013c);
+    g_assert_cmphex(kf->events[2], ==, 0x00000001000002c0ULL);
+}
+
+static void test_encode_masked_filter(void)
+{
+    KVMPMUEvent events[] = {
+        masked(0xc4, 0xff, 0x00, true), masked(0xc5, 0x01, 0x01, false),
+    };
+    KVMPMUFilter filter = {
+        .action = KVM_PMU_FILTER_ACTION_ALLOW,
+        .nevents = ARRAY_SIZE(events),
+        .native_events = events,
+        .masked = true,
+    };
+    g_autofree struct kvm_pmu_event_filter *kf =
+        kvm_x86_pmu_filter_encode(&filter);
+
+    g_assert_cmpuint(kf->action, ==, 0);
+    g_assert_cmpuint(kf->nevents, ==, 2);
+    g_assert_cmphex(kf->fixed_counter_bitmap, ==, 0);
+    g_assert_cmphex(kf->flags, ==, 1);
+    g_assert_cmphex(kf->events[0], ==, 0xff800000000000c4ULL);
+    g_assert_cmphex(kf->events[1], ==, 0x01000000000001c5ULL);
+}
+
+static void test_encode_empty_allow(void)
+{
+    KVMPMUFilter filter = {
+        .action = KVM_PMU_FILTER_ACTION_ALLOW,
+        .x86_fixed_counter_bitmap = UINT32_MAX,
+    };
+    g_autofree struct kvm_pmu_event_filter *kf =
+        kvm_x86_pmu_filter_encode(&filter);
+    const uint32_t header[8] = { 0, 0, UINT32_MAX, 0, 0, 0, 0, 0 };
+
+    g_assert_cmpmem(kf, sizeof(header), header, sizeof(header));
+}
+
+static void test_encode_max_events(void)
+{
+    g_autofree KVMPMUEvent *events =
+        g_new(KVMPMUEvent, KVM_PMU_FILTER_MAX_EVENTS);
+    KVMPMUFilter filter = {
+        .action = KVM_PMU_FILTER_ACTION_DENY,
+        .nevents = KVM_PMU_FILTER_MAX_EVENTS,
+        .native_events = events,
+    };
+    g_autofree struct kvm_pmu_event_filter *kf = NULL;
+
+    for (int i = 0; i < KVM_PMU_FILTER_MAX_EVENTS; i++) {
+        events[i] = x86_default(i & 0xfff, i >> 8);
+    }
+    kf = kvm_x86_pmu_filter_encode(&filter);
+    g_assert_cmpuint(kf->nevents, ==, 300);
+    g_assert_cmphex(kf->events[0], ==, 0);
+    g_assert_cmphex(kf->events[299], ==, 0x000000010000012bULL);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/kvm-x86-pmu-encode/events", test_encode_events);
+    g_test_add_func("/kvm-x86-pmu-encode/filter", test_encode_filter);
+    g_test_add_func("/kvm-x86-pmu-encode/masked-filter",
+                    test_encode_masked_filter);
+    g_test_add_func("/kvm-x86-pmu-encode/empty-allow",
+                    test_encode_empty_allow);
+    g_test_add_func("/kvm-x86-pmu-encode/max-events", test_encode_max_events);
+    return g_test_run();
+}
