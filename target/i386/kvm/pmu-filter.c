@@ -91,6 +91,11 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, Error **errp)
         error_prepend(errp, "pmu-filter: ");
         return false;
     }
+    if (kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_FILTER) <= 0) {
+        error_setg(errp, "pmu-filter: KVM does not support PMU event filters "
+                   "(KVM_CAP_PMU_EVENT_FILTER)");
+        return false;
+    }
     if (filter->masked &&
         kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
         error_setg(errp, "pmu-filter: KVM does not support x86-masked-entry "
@@ -127,18 +132,11 @@ static Notifier pmu_filter_machine_done = {
     .notify = kvm_x86_pmu_filter_machine_done,
 };
 
-int kvm_x86_pmu_filter_init(KVMState *s)
+void kvm_x86_pmu_filter_init(KVMState *s)
 {
-    if (!s->pmu_filter) {
-        return 0;
+    if (s->pmu_filter) {
+        qemu_add_machine_init_done_notifier(&pmu_filter_machine_done);
     }
-    if (kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_FILTER) <= 0) {
-        error_report("pmu-filter: KVM does not support PMU event filters "
-                     "(KVM_CAP_PMU_EVENT_FILTER)");
-        return -ENOTSUP;
-    }
-    qemu_add_machine_init_done_notifier(&pmu_filter_machine_done);
-    return 0;
 }
 
 static char *kvm_x86_get_pmu_filter(Object *obj, Error **errp)

@@ -20,6 +20,6 @@ struct kvm_pmu_event_filter *kvm_x86_pmu_filter_encode(
     const KVMPMUFilter *filter);
 
 void kvm_x86_pmu_filter_class_init(ObjectClass *oc);
-int kvm_x86_pmu_filter_init(KVMState *s);
+void kvm_x86_pmu_filter_init(KVMState *s);
 
 #endif

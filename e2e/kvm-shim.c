@@ -1,0 +1,95 @@
+/*
+ * LD_PRELOAD shim for the end-to-end tests: records the argument of
+ * every KVM_SET_PMU_EVENT_FILTER and every KVM_RUN, and can hide KVM
+ * capabilities or make the kernel refuse the filter.
+ *
+ *   KVM_SHIM_LOG=path        append one line per recorded ioctl:
+ *                              "filter <hex bytes of the whole struct>"
+ *                              "run"  (first KVM_RUN of each thread)
+ *   KVM_SHIM_HIDE_CAPS=a,b   KVM_CHECK_EXTENSION answers 0 for these
+ *   KVM_SHIM_FILTER_ERRNO=n  KVM_SET_PMU_EVENT_FILTER fails with errno n
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+
+/* Beyond KVM's own limit of 300, so that QEMU's own limit is tested */
+#define MAX_LOGGED_EVENTS 4096
+
+static __thread int thread_ran;
+
+static void log_line(const char *prefix, const void *buf, size_t len)
+{
+    const char *path = getenv("KVM_SHIM_LOG");
+    const uint8_t *bytes = buf;
+    FILE *f;
+
+    if (!path || !(f = fopen(path, "a"))) {
+        return;
+    }
+    fputs(prefix, f);
+    for (size_t i = 0; i < len; i++) {
+        fprintf(f, "%s%02x", i ? "" : " ", bytes[i]);
+    }
+    fputc('\n', f);
+    fclose(f);
+}
+
+static int cap_hidden(unsigned long cap)
+{
+    const char *list = getenv("KVM_SHIM_HIDE_CAPS");
+    char *end;
+
+    while (list && *list) {
+        if (strtoul(list, &end, 10) == cap) {
+            return 1;
+        }
+        list = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+int ioctl(int fd, unsigned long request, ...)
+{
+    static int (*real_ioctl)(int, unsigned long, void *);
+    const char *fail = getenv("KVM_SHIM_FILTER_ERRNO");
+    va_list ap;
+    void *arg;
+
+    va_start(ap, request);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    if (!real_ioctl) {
+        real_ioctl = (int (*)(int, unsigned long, void *))
+                     dlsym(RTLD_NEXT, "ioctl");
+    }
+
+    if (request == KVM_CHECK_EXTENSION && cap_hidden((unsigned long)arg)) {
+        return 0;
+    }
+    if (request == KVM_SET_PMU_EVENT_FILTER) {
+        const struct kvm_pmu_event_filter *f = arg;
+        uint32_t n = f->nevents < MAX_LOGGED_EVENTS ? f->nevents
+                                                     : MAX_LOGGED_EVENTS;
+
+        log_line("filter", f, sizeof(*f) + n * sizeof(f->events[0]));
+        if (fail) {
+            errno = atoi(fail);
+            return -1;
+        }
+    }
+    if (request == KVM_RUN && !thread_ran) {
+        thread_ran = 1;
+        log_line("run", NULL, 0);
+    }
+    return real_ioctl(fd, request, arg);
+}

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Start the patched QEMU on real KVM under the ioctl shim, talk QMP to
+it, and read back what the shim recorded."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QEMU = os.environ.get("QEMU", os.path.join(TOP, "build/qemu-system-x86_64"))
+SHIM = os.environ.get("KVM_SHIM", os.path.join(TOP, "build/e2e/kvm-shim.so"))
+WARNING = re.compile(r"^([^ ]+: )?warning: ")
+BASE_ARGS = ["-M", "pc", "-m", "64", "-display", "none",
+             "-nodefaults"]
+
+
+def kvm_unusable():
+    """Why tests that need /dev/kvm cannot run here, or None."""
+    if not os.path.exists("/dev/kvm"):
+        return "no /dev/kvm on this machine"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "/dev/kvm is not accessible to this user"
+    return None
+
+
+class Qmp:
+    def __init__(self, path, timeout=20):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rw")
+        self.events = []
+        json.loads(self.file.readline())        # greeting
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **arguments):
+        """Send a command; return its whole response (return or error)."""
+        msg = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        try:
+            self.file.write(json.dumps(msg) + "\n")
+            self.file.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return None                         # QEMU went away
+        while True:
+            try:
+                line = self.file.readline()
+            except ConnectionResetError:
+                line = ""
+            if not line:
+                return None
+            rsp = json.loads(line)
+            if "event" in rsp:
+                self.events.append(rsp)
+            else:
+                return rsp
+
+    def close(self):
+        self.sock.close()
+
+
+class Run:
+    """One QEMU process.  Use as a context manager; stop() ends it."""
+
+    def __init__(self, args, env=None, qmp=True):
+        self.dir = tempfile.TemporaryDirectory(prefix="kpf-e2e-")
+        self.log = os.path.join(self.dir.name, "shim.log")
+        self.qmp_path = os.path.join(self.dir.name, "qmp.sock")
+        full_env = dict(os.environ, LD_PRELOAD=SHIM, KVM_SHIM_LOG=self.log)
+        full_env.update(env or {})
+        cmd = [QEMU] + BASE_ARGS + args
+        if qmp:
+            cmd += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        self.proc = subprocess.Popen(cmd, env=full_env, text=True,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.qmp = None
+        self.stderr = ""
+        self.final_records = None
+
+    def connect(self, timeout=20):
+        deadline = time.time() + timeout
+        while not os.path.exists(self.qmp_path):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise AssertionError("QEMU did not open QMP: " + self.wait())
+            time.sleep(0.02)
+        self.qmp = Qmp(self.qmp_path)
+        return self.qmp
+
+    def wait(self, timeout=30):
+        """Wait for QEMU to exit; return its stderr."""
+        _, self.stderr = self.proc.communicate(timeout=timeout)
+        return self.stderr
+
+    def stop(self):
+        if self.qmp:
+            self.qmp.cmd("quit")
+            self.qmp.close()
+        if self.proc.poll() is None and not self.qmp:
+            self.proc.kill()
+        self.wait()
+        return self.proc.returncode
+
+    def records(self):
+        """The shim's records: ("filter", bytes) and ("run", None)."""
+        if self.final_records is not None:
+            return self.final_records
+        out = []
+        if os.path.exists(self.log):
+            with open(self.log) as f:
+                for line in f:
+                    kind, _, data = line.strip().partition(" ")
+                    out.append((kind, bytes.fromhex(data) if data else None))
+        return out
+
+    def filters(self):
+        return [data for kind, data in self.records() if kind == "filter"]
+
+    def ran_guest(self):
+        return any(kind == "run" for kind, _ in self.records())
+
+    def error_lines(self):
+        return [line for line in self.stderr.splitlines()
+                if line and not WARNING.match(line)]
+
+    def warnings(self):
+        return [line for line in self.stderr.splitlines()
+                if WARNING.match(line)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        self.final_records = self.records()
+        self.dir.cleanup()

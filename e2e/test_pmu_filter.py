@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""End-to-end tests: the patched QEMU on real /dev/kvm hands the kernel
+exactly the filter that was asked for, before any guest instruction
+runs, and refuses to start when it cannot."""
+
+import json
+import struct
+import sys
+import time
+import unittest
+
+from qemu_run import Run, kvm_unusable
+
+ALLOW, DENY = 0, 1
+MASKED_FLAG = 1
+CAP_PMU_EVENT_FILTER = 173
+CAP_PMU_EVENT_MASKED_EVENTS = 226
+EINVAL = 22
+
+SEED_1 = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+          "events": [{"format": "raw", "code": "0xc4"}]}
+SEED_2 = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+          "x86-fixed-counter": {"bitmap": "0x0"},
+          "events": [{"format": "x86-masked-entry", "select": "0xc4",
+                      "mask": "0xff", "match": "0", "exclude": True},
+                     {"format": "x86-masked-entry", "select": "0xc5",
+                      "mask": "0xff", "match": "0", "exclude": True}]}
+
+
+def num(s):
+    return int(s, 16) if s.lower().startswith("0x") else int(s, 10)
+
+
+def encode_event(ev):
+    """The kernel's layouts, written from its documentation."""
+    if ev["format"] == "raw":
+        return num(ev["code"])
+    select = num(ev["select"])
+    low, high = select & 0xff, select >> 8
+    if ev["format"] == "x86-default":
+        return low | num(ev["umask"]) << 8 | high << 32
+    return (low | num(ev["match"]) << 8 | high << 32 |
+            int(ev["exclude"]) << 55 | num(ev["mask"]) << 56)
+
+
+def expected_bytes(obj):
+    events = obj.get("events", [])
+    masked = any(e["format"] == "x86-masked-entry" for e in events)
+    bitmap = num(obj.get("x86-fixed-counter", {}).get("bitmap", "0"))
+    action = ALLOW if obj["action"] == "allow" else DENY
+    head = struct.pack("<8I", action, len(events), bitmap,
+                       MASKED_FLAG if masked else 0, 0, 0, 0, 0)
+    return head + b"".join(struct.pack("<Q", encode_event(e))
+                           for e in events)
+
+
+def obj_arg(obj):
+    return ["-object", json.dumps(obj)]
+
+
+def filter_args(obj, fid="f0"):
+    return ["-accel", "kvm,pmu-filter=" + fid] + obj_arg(obj)
+
+
+def raw_events(n):
+    return [{"format": "raw", "code": hex(0x10000 + i)} for i in range(n)]
+
+
+def masked_events(n):
+    return [{"format": "x86-masked-entry", "select": hex(i & 0xff),
+             "mask": "0xff", "match": hex(i >> 8), "exclude": i % 2 == 1}
+            for i in range(n)]
+
+
+def skip_without_kvm(cls):
+    reason = kvm_unusable()
+    return unittest.skip(reason)(cls) if reason else cls
+
+
+@skip_without_kvm
+class InstalledFilter(unittest.TestCase):
+    """The bytes handed to KVM_SET_PMU_EVENT_FILTER, for -S starts."""
+
+    def assert_installed(self, obj, extra=()):
+        with Run(filter_args(obj) + ["-S"] + list(extra)) as run:
+            qmp = run.connect()
+            status = qmp.cmd("query-status")["return"]
+            self.assertFalse(status["running"])
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [expected_bytes(obj)])
+            self.assertFalse(run.ran_guest())
+            return run
+
+    def test_seed_example_1(self):
+        run = self.assert_installed(SEED_1)
+        self.assertEqual(run.filters()[0][:16],
+                         struct.pack("<4I", 0, 1, 0, 0))
+
+    def test_seed_example_2(self):
+        run = self.assert_installed(SEED_2)
+        self.assertEqual(run.filters()[0][32:],
+                         struct.pack("<2Q", 0xff800000000000c4,
+                                     0xff800000000000c5))
+
+    def test_raw(self):
+        self.assert_installed({
+            "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+            "events": [{"format": "raw", "code": "0xc4"},
+                       {"format": "raw", "code": "0x00000001000001c0"},
+                       {"format": "raw", "code": "18446744073709551615"}]})
+
+    def test_x86_default(self):
+        run = self.assert_installed({
+            "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+            "events": [{"format": "x86-default", "select": "0x3c",
+                        "umask": "0x01"},
+                       {"format": "x86-default", "select": "0x1c0",
+                        "umask": "0x5A"},
+                       {"format": "x86-default", "select": "4095",
+                        "umask": "255"}]})
+        self.assertEqual(run.filters()[0][32:],
+                         struct.pack("<3Q", 0x013c, 0x100005ac0,
+                                     0xf0000ffff))
+
+    def test_masked_include_exclude(self):
+        self.assert_installed({
+            "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+            "events": [{"format": "x86-masked-entry", "select": "0x2e",
+                        "mask": "0xff", "match": "0x41", "exclude": False},
+                       {"format": "x86-masked-entry", "select": "0x2e",
+                        "mask": "0x0f", "match": "0x0f", "exclude": True}]})
+
+    def test_allow_with_fixed_counters(self):
+        self.assert_installed({
+            "qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+            "x86-fixed-counter": {"bitmap": "0x5"},
+            "events": [{"format": "x86-default", "select": "0xc0",
+                        "umask": "0x00"}]})
+
+    def test_deny_fixed_counters(self):
+        self.assert_installed({
+            "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+            "x86-fixed-counter": {"bitmap": "0xffffffff"}})
+
+    def test_empty_allow_list(self):
+        run = self.assert_installed({"qom-type": "kvm-pmu-filter",
+                                     "id": "f0", "action": "allow"})
+        self.assertEqual(run.filters()[0], bytes(32))
+
+    def test_300_raw_events(self):
+        self.assert_installed({"qom-type": "kvm-pmu-filter", "id": "f0",
+                               "action": "deny", "events": raw_events(300)})
+
+    def test_300_masked_entries(self):
+        self.assert_installed({"qom-type": "kvm-pmu-filter", "id": "f0",
+                               "action": "allow",
+                               "events": masked_events(300)})
+
+    def test_incoming_migration(self):
+        with Run(filter_args(SEED_1) + ["-incoming", "defer"]) as run:
+            qmp = run.connect()
+            status = qmp.cmd("query-status")["return"]
+            self.assertEqual(status["status"], "inmigrate")
+            run.stop()
+            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+            self.assertFalse(run.ran_guest())
+
+    def test_preconfig_object_add(self):
+        obj = dict(SEED_2)
+        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig", "-S"]) as run:
+            qmp = run.connect()
+            self.assertEqual(run.filters(), [])
+            self.assertIn("return", qmp.cmd("object-add", **obj))
+            self.assertIn("return", qmp.cmd("x-exit-preconfig"))
+            self.assertFalse(qmp.cmd("query-status")["return"]["running"])
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [expected_bytes(obj)])
+
+    def test_in_use_filter_is_locked(self):
+        with Run(filter_args(SEED_1) + ["-S"]) as run:
+            qmp = run.connect()
+            rsp = qmp.cmd("object-del", id="f0")
+            self.assertIn("in use", rsp["error"]["desc"])
+            rsp = qmp.cmd("qom-set", path="/objects/f0", property="action",
+                          value="deny")
+            self.assertEqual(rsp["error"]["desc"],
+                             "cannot change 'action' of a PMU filter in use")
+            rsp = qmp.cmd("qom-set", path="/objects/f0", property="events",
+                          value=[])
+            self.assertIn("error", rsp)
+            run.stop()
+            self.assertEqual(len(run.filters()), 1)
+
+
+@skip_without_kvm
+class BeforeFirstInstruction(unittest.TestCase):
+    def test_filter_precedes_first_kvm_run(self):
+        with Run(filter_args(SEED_1)) as run:
+            run.connect()
+            deadline = time.time() + 10
+            while not run.ran_guest() and time.time() < deadline:
+                time.sleep(0.05)
+            run.stop()
+            records = run.records()
+            self.assertTrue(run.ran_guest(), "the guest never ran")
+            self.assertEqual(records[0], ("filter", expected_bytes(SEED_1)))
+
+    def test_no_filter_without_property(self):
+        with Run(obj_arg(SEED_1) + ["-accel", "kvm", "-S"]) as run:
+            run.connect()
+            run.stop()
+            self.assertEqual(run.filters(), [])
+
+
+@skip_without_kvm
+class Warnings(unittest.TestCase):
+    def warnings_for(self, obj):
+        with Run(filter_args(obj) + ["-S"]) as run:
+            run.connect()
+            run.stop()
+            return [w for w in run.warnings() if "pmu-filter" in w]
+
+    def test_allow_list_without_fixed_counters(self):
+        warnings = self.warnings_for(SEED_1)
+        self.assertTrue(any("has no x86-fixed-counter" in w
+                            for w in warnings), warnings)
+
+    def test_allow_list_with_fixed_counters(self):
+        warnings = self.warnings_for(SEED_2)
+        self.assertFalse(any("x86-fixed-counter" in w for w in warnings))
+
+    def test_no_vpmu_reported(self):
+        with open("/sys/module/kvm/parameters/enable_pmu") as f:
+            if f.read().strip() != "N":
+                self.skipTest("this host's KVM gives guests a PMU")
+        warnings = self.warnings_for(SEED_2)
+        self.assertTrue(any("gives guests no PMU" in w for w in warnings),
+                        warnings)
+
+
+@skip_without_kvm
+class FailClosed(unittest.TestCase):
+    """Each case exits non-zero with one error line, before any KVM_RUN."""
+
+    def assert_refused(self, args, message, env=None):
+        with Run(args, env=env) as run:
+            run.wait()
+            self.assertNotEqual(run.proc.returncode, 0)
+            errors = run.error_lines()
+            self.assertEqual(len(errors), 1, run.stderr)
+            self.assertIn(message, errors[0])
+            self.assertFalse(run.ran_guest())
+            return run
+
+    def test_capability_missing(self):
+        run = self.assert_refused(
+            filter_args(SEED_1), "KVM does not support PMU event filters",
+            env={"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_FILTER)})
+        self.assertEqual(run.filters(), [])
+
+    def test_masked_capability_missing(self):
+        run = self.assert_refused(
+            filter_args(SEED_2), "KVM_CAP_PMU_EVENT_MASKED_EVENTS",
+            env={"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_MASKED_EVENTS)})
+        self.assertEqual(run.filters(), [])
+
+    def test_kernel_refuses(self):
+        run = self.assert_refused(
+            filter_args(SEED_1), "KVM refused filter 'f0': Invalid argument",
+            env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
+        self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+
+    def test_301_events(self):
+        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+               "events": raw_events(301)}
+        self.assert_refused(filter_args(obj),
+                            "301 events listed, at most 300 are allowed")
+
+    def test_unknown_id(self):
+        self.assert_refused(filter_args(SEED_1, fid="nope"),
+                            "pmu-filter: there is no object with ID 'nope'")
+
+    def test_not_a_filter(self):
+        self.assert_refused(["-accel", "kvm,pmu-filter=io0",
+                             "-object", "iothread,id=io0"],
+                            "object 'io0' is not a kvm-pmu-filter")
+
+    def test_preconfig_without_object(self):
+        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig"]) as run:
+            qmp = run.connect()
+            qmp.cmd("x-exit-preconfig")
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1)
+            self.assertIn("there is no object with ID 'f0'",
+                          run.error_lines()[0])
+            self.assertFalse(run.ran_guest())
+            self.assertFalse(any(e["event"] == "RESUME"
+                                 for e in qmp.events))
+
+
+def main():
+    result = unittest.main(module=__name__, exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    skipped = len(result.skipped)
+    passed = result.testsRun - failed - skipped
+    for test, reason in result.skipped:
+        print("SKIP %s: %s" % (test.id(), reason))
+    print("e2e: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Run the project's tests and QEMU's relevant suites on the patched
+# build; end with "N passed, N failed[, N skipped]".
+
+. "$(dirname "$0")/common.sh"
+set +e
+
+QTESTS="kvm-pmu-filter-test qom-test qmp-cmd-test device-introspect-test test-hmp"
+passed=0 failed=0 skipped=0
+
+count() {
+    passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
+    printf '%-28s %d passed, %d failed, %d skipped\n' "$4:" "$1" "$2" "$3"
+}
+
+# meson test, then add its summary to the totals
+meson_suite() {
+    local name=$1 log="$OBJ/check-$1.log" ok fail skip
+    shift
+    (cd "$OBJ" && pyvenv/bin/meson test --no-rebuild --print-errorlogs \
+        "$@") > "$log" 2>&1
+    ok=$(awk '/^Ok:/ {print $2}' "$log")
+    fail=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {n += $NF} END {print n + 0}' "$log")
+    skip=$(awk '/^(Skipped|Expected Fail):/ {n += $NF} END {print n + 0}' "$log")
+    if [ -z "$ok" ]; then
+        tail -20 "$log"
+        ok=0 fail=$((fail + 1))
+    fi
+    grep -E '^[ 0-9/]+ .*(FAIL|TIMEOUT|SKIP)' "$log"
+    count "${ok:-0}" "$fail" "$skip" "$name"
+}
+
+meson_suite "QEMU unit suite (+ ours)" --suite unit
+meson_suite "qtests" $(for t in $QTESTS; do echo "qtest-x86_64/$t"; done)
+
+mkdir -p "$BUILD/e2e"
+if gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
+       -o "$BUILD/e2e/kvm-shim.so" "$TOP/e2e/kvm-shim.c" -ldl; then
+    (cd "$TOP/e2e" && python3 test_pmu_filter.py) > "$BUILD/e2e/e2e.log" 2>&1
+    grep -E '^(FAIL|ERROR|SKIP)' "$BUILD/e2e/e2e.log"
+    read -r p f s < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+                      "$BUILD/e2e/e2e.log")
+    [ -n "$p" ] || { tail -20 "$BUILD/e2e/e2e.log"; p=0 f=1 s=0; }
+    count "$p" "$f" "$s" "end-to-end on /dev/kvm"
+else
+    count 0 1 0 "end-to-end shim build"
+fi
+
+line="$passed passed, $failed failed"
+[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]
