@@ -4,12 +4,14 @@ exactly the filter that was asked for, before any guest instruction
 runs, and refuses to start when it cannot."""
 
 import json
+import os
 import struct
+import subprocess
 import sys
 import time
 import unittest
 
-from qemu_run import Run, kvm_unusable
+from qemu_run import QEMU, TOP, Run, kvm_unusable
 
 ALLOW, DENY = 0, 1
 MASKED_FLAG = 1
@@ -296,6 +298,92 @@ class FailClosed(unittest.TestCase):
             self.assertFalse(run.ran_guest())
             self.assertFalse(any(e["event"] == "RESUME"
                                  for e in qmp.events))
+
+
+GUEST = os.path.join(TOP, "build/demo/guest.elf")
+GUEST_DONE = 33
+BRANCHES = {"GenuineIntel": "0x0c4/00", "AuthenticAMD": "0x0c2/00"}
+
+
+def host_vendor():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("vendor_id"):
+                return line.split(":")[1].strip()
+    return None
+
+
+def host_gives_pmu():
+    try:
+        with open("/sys/module/kvm/parameters/enable_pmu") as f:
+            return f.read().strip() != "N"
+    except OSError:
+        return True
+
+
+@skip_without_kvm
+class DemoGuest(unittest.TestCase):
+    """The demo guest of `make run`, under an allow-list of branches."""
+
+    def boot(self, obj, cpu="host,-arch-capabilities,pmu=on"):
+        proc = subprocess.run(
+            [QEMU, "-M", "pc", "-m", "64", "-display", "none", "-nodefaults",
+             "-cpu", cpu, "-accel", "kvm,pmu-filter=f0", "-object",
+             json.dumps(obj), "-serial", "stdio",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+             "-kernel", GUEST],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, GUEST_DONE, proc.stderr)
+        lines = proc.stdout.replace("\r", "").splitlines()
+        self.assertEqual(lines[-1], "done")
+        return lines
+
+    def branches_only(self):
+        code = BRANCHES.get(host_vendor())
+        if not code:
+            self.skipTest("unknown CPU vendor %r" % host_vendor())
+        return code, {"qom-type": "kvm-pmu-filter", "id": "f0",
+                      "action": "allow", "x86-fixed-counter":
+                      {"bitmap": "0x0"},
+                      "events": [{"format": "x86-default",
+                                  "select": "0x" + code[2:5],
+                                  "umask": "0x" + code[6:8]}]}
+
+    def test_reports_the_host_vendor(self):
+        _, obj = self.branches_only()
+        lines = self.boot(obj)
+        self.assertTrue(lines[2].startswith("cpu: " + host_vendor()),
+                        lines)
+
+    def test_no_vpmu_reported(self):
+        if host_gives_pmu():
+            self.skipTest("this host's KVM gives guests a PMU")
+        _, obj = self.branches_only()
+        lines = self.boot(obj)
+        self.assertIn("no virtual PMU", lines[2])
+        events = [line for line in lines if line.startswith("event ")]
+        self.assertGreaterEqual(len(events), 4)
+        self.assertTrue(all(line.endswith("not available")
+                            for line in events), events)
+
+    def test_pmu_off_means_no_vpmu(self):
+        _, obj = self.branches_only()
+        lines = self.boot(obj, cpu="host,-arch-capabilities,pmu=off")
+        self.assertIn("no virtual PMU", lines[2])
+
+    def test_only_allowed_events_count(self):
+        if not host_gives_pmu():
+            self.skipTest("this host's KVM gives guests no PMU "
+                          "(enable_pmu=N)")
+        code, obj = self.branches_only()
+        lines = self.boot(obj)
+        counted = [line for line in lines if " counted (" in line]
+        blocked = [line for line in lines if " blocked (0)" in line]
+        self.assertEqual([line for line in counted
+                          if line.startswith("event ")],
+                         [line for line in lines
+                          if line.startswith("event " + code)], lines)
+        self.assertGreaterEqual(len(blocked), 3, lines)
 
 
 def main():

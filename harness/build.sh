@@ -17,3 +17,4 @@ for dir in /usr/share/seabios /usr/share/qemu /usr/lib/ipxe/qemu; do
 done
 echo "    $(tail -1 "$OBJ/build.log" | sed 's/^\[[0-9/]*\] //') ($(( $(date +%s) - start ))s)"
 echo "    emulator: build/qemu-system-x86_64"
+"$TOP/harness/guest.sh"
