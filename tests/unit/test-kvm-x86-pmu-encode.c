@@ -54,7 +54,10 @@ static void test_encode_events(void)
         { x86_default(0x1c0, 0x00), 0x00000001000000c0ULL, 0x1c0 },
         { x86_default(0xfff, 0xff), 0x0000000f0000ffffULL, 0xfff },
         { x86_default(0x100, 0x01), 0x0000000100000100ULL, 0x100 },
-        /* masked: select 7:0, match 15:8, select 35:32, exclude 55, mask 63:56 */
+        /*
+         * masked: select 7:0, match 15:8, select 11:8 in 35:32,
+         * exclude 55, mask 63:56
+         */
         { masked(0xc4, 0xff, 0x00, true), 0xff800000000000c4ULL, 0xc4 },
         { masked(0xc5, 0xff, 0x00, false), 0xff000000000000c5ULL, 0xc5 },
         { masked(0x2e, 0x0f, 0x01, false), 0x0f0000000000012eULL, 0x2e },
