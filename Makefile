@@ -36,4 +36,4 @@ clean:
 	rm -rf build
 
 distclean: clean
-	rm -rf /var/cache/kvm-pmu-filter/src
+	rm -rf "$${KPF_SRC_CACHE:-/var/cache/kvm-pmu-filter/src}"
