@@ -27,6 +27,15 @@ def kvm_unusable():
     return None
 
 
+def host_gives_pmu():
+    """Whether this host's KVM gives guests a PMU (enable_pmu)."""
+    try:
+        with open("/sys/module/kvm/parameters/enable_pmu") as f:
+            return f.read().strip() != "N"
+    except OSError:
+        return True
+
+
 class Qmp:
     def __init__(self, path, timeout=20):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -67,15 +76,14 @@ class Qmp:
 class Run:
     """One QEMU process.  Use as a context manager; stop() ends it."""
 
-    def __init__(self, args, env=None, qmp=True):
+    def __init__(self, args, env=None):
         self.dir = tempfile.TemporaryDirectory(prefix="kpf-e2e-")
         self.log = os.path.join(self.dir.name, "shim.log")
         self.qmp_path = os.path.join(self.dir.name, "qmp.sock")
         full_env = dict(os.environ, LD_PRELOAD=SHIM, KVM_SHIM_LOG=self.log)
         full_env.update(env or {})
-        cmd = [QEMU] + BASE_ARGS + args
-        if qmp:
-            cmd += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        cmd = [QEMU] + BASE_ARGS + args + [
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         self.proc = subprocess.Popen(cmd, env=full_env, text=True,
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
