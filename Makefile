@@ -7,7 +7,8 @@ SHELL := /bin/bash
 H := harness
 NINJA_TARGETS := qemu-system-x86_64
 
-.PHONY: all build deps source configure run check clean distclean reset
+.PHONY: all build deps source configure run check clean distclean reset \
+	docs series check-series
 
 all: build
 
@@ -28,6 +29,16 @@ run: build
 
 check: build
 	@$(H)/check.sh
+
+docs: source
+	@$(H)/deps.sh docs
+	@$(H)/docs.sh
+
+series: source
+	@$(H)/series.sh
+
+check-series: build
+	@$(H)/check-series.sh
 
 reset:
 	@git -C build/qemu reset -q --hard && echo "build/qemu reset to the series"

@@ -65,7 +65,7 @@ def filter_args(obj, fid="f0"):
 
 
 def raw_events(n):
-    return [{"format": "raw", "code": hex(0x10000 + i)} for i in range(n)]
+    return [{"format": "raw", "code": hex(0x100 + i)} for i in range(n)]
 
 
 def masked_events(n):
@@ -109,7 +109,7 @@ class InstalledFilter(unittest.TestCase):
             "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
             "events": [{"format": "raw", "code": "0xc4"},
                        {"format": "raw", "code": "0x00000001000001c0"},
-                       {"format": "raw", "code": "18446744073709551615"}]})
+                       {"format": "raw", "code": "64424574975"}]})
 
     def test_x86_default(self):
         run = self.assert_installed({
@@ -276,6 +276,15 @@ class FailClosed(unittest.TestCase):
                "events": raw_events(301)}
         self.assert_refused(filter_args(obj),
                             "301 events listed, at most 300 are allowed")
+
+    def test_raw_bits_kvm_would_drop(self):
+        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+               "events": [{"format": "raw", "code": "0xc5"},
+                          {"format": "raw", "code": "0x5300c4"}]}
+        run = self.assert_refused(
+            filter_args(obj), "'f0' events[1]: raw code 0x5300c4 has bits "
+            "outside event select and unit mask")
+        self.assertEqual(run.filters(), [])
 
     def test_unknown_id(self):
         self.assert_refused(filter_args(SEED_1, fid="nope"),

@@ -9,12 +9,14 @@ start=$(date +%s)
 ninja -C "$OBJ" > "$OBJ/build.log" 2>&1 ||
     { grep -E "error|FAILED" "$OBJ/build.log" | head -20 >&2;
       die "build failed (log: $OBJ/build.log)"; }
-ln -sf obj/qemu-system-x86_64 "$BUILD/qemu-system-x86_64"
+if [ "$OBJ" = "$BUILD/obj" ]; then
+    ln -sf obj/qemu-system-x86_64 "$BUILD/qemu-system-x86_64"
+fi
 # Run from the build tree, QEMU looks for firmware under qemu-bundle/
 for dir in /usr/share/seabios /usr/share/qemu /usr/lib/ipxe/qemu; do
     mkdir -p "$OBJ/qemu-bundle$(dirname "$dir")"
     ln -sfn "$dir" "$OBJ/qemu-bundle$dir"
 done
 echo "    $(tail -1 "$OBJ/build.log" | sed 's/^\[[0-9/]*\] //') ($(( $(date +%s) - start ))s)"
-echo "    emulator: build/qemu-system-x86_64"
+echo "    emulator: ${OBJ#$TOP/}/qemu-system-x86_64"
 "$TOP/harness/guest.sh"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, from Debian's archive only, whatever the build and tests lack.
+# Arguments name optional groups: docs, bench, fuzz.
 
 . "$(dirname "$0")/common.sh"
 
@@ -9,6 +10,15 @@ FIRMWARE_PKGS="ipxe-qemu"
 PKGS="gcc make git ninja-build pkgconf flex bison ccache python3 python3-venv
       libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
       dpkg-dev quilt perl $FIRMWARE_PKGS"
+for group in "$@"; do
+    case "$group" in
+    docs)  PKGS="$PKGS python3-sphinx python3-sphinx-rtd-theme" ;;
+    bench) PKGS="$PKGS valgrind"
+           BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
+    fuzz)  PKGS="$PKGS clang libclang-rt-dev" ;;
+    *)     die "deps.sh: unknown group '$group'" ;;
+    esac
+done
 TRIXIE_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-trixie-src.sources
 BACKPORTS_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-bookworm-backports.sources
 

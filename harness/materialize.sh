@@ -47,12 +47,23 @@ rm -f "$GIT_INDEX_FILE"
 git_src read-tree "$BASE_TAG"
 head=$(git_src rev-parse "$BASE_TAG")
 name=""
+# Date the commits like the repository's last commit, so that they stay
+# the same from one run to the next
+series_date=$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || echo 1)
 commit_pending() {
     [ -n "$name" ] || return 0
     local msg="$TOP/patches/msg/$name" tree
     [ -f "$msg" ] || die "patches/series: no message file patches/msg/$name"
+    local signer author_name author_email
+    signer=$(sed -n 's/^Signed-off-by: //p' "$msg" | tail -1)
+    author_name=${signer% <*}
+    author_email=${signer##*<}
+    author_email=${author_email%>}
+    [ -n "$signer" ] || die "patches/msg/$name has no Signed-off-by line"
     tree=$(git_src write-tree)
-    head=$(GIT_AUTHOR_DATE="@1 +0000" GIT_COMMITTER_DATE="@1 +0000" \
+    head=$(GIT_AUTHOR_NAME=$author_name GIT_AUTHOR_EMAIL=$author_email \
+           GIT_AUTHOR_DATE="@$series_date +0000" \
+           GIT_COMMITTER_DATE="@$series_date +0000" \
            git_src commit-tree "$tree" -p "$head" -F "$msg")
 }
 

@@ -121,6 +121,11 @@ static bool convert_event(const KvmPmuFilterEvent *in, unsigned index,
     }
 }
 
+static bool is_masked(const KVMPMUEvent *event)
+{
+    return event->format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY;
+}
+
 /*
  * Convert and check the configuration as a whole; change the native
  * filter only if all of it is valid.
@@ -144,8 +149,7 @@ static bool kvm_pmu_filter_convert(KVMPMUFilter *filter, Error **errp)
         if (!convert_event(node->value, i, &events[i], errp)) {
             return false;
         }
-        if ((events[i].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY) !=
-            (events[0].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY)) {
+        if (is_masked(&events[i]) != is_masked(&events[0])) {
             error_setg(errp, "events[%u]: x86-masked-entry events cannot be "
                        "mixed with events of other formats", i);
             return false;
@@ -161,8 +165,7 @@ static bool kvm_pmu_filter_convert(KVMPMUFilter *filter, Error **errp)
     g_free(filter->native_events);
     filter->native_events = g_steal_pointer(&events);
     filter->nevents = nevents;
-    filter->masked = nevents &&
-        filter->native_events[0].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY;
+    filter->masked = nevents && is_masked(&filter->native_events[0]);
     filter->x86_fixed_counter_bitmap = bitmap;
     return true;
 }

@@ -5,6 +5,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "target/i386/kvm/pmu-filter.h"
 
 static KVMPMUEvent raw(uint64_t code)
@@ -151,6 +152,40 @@ static void test_encode_max_events(void)
     g_assert_cmphex(kf->events[299], ==, 0x000000010000012bULL);
 }
 
+static bool check_one(KVMPMUEvent event, Error **errp)
+{
+    KVMPMUFilter filter = {
+        .action = KVM_PMU_FILTER_ACTION_DENY,
+        .nevents = 1,
+        .native_events = &event,
+    };
+
+    return kvm_x86_pmu_filter_check(&filter, errp);
+}
+
+static void test_check_raw_bits(void)
+{
+    const uint64_t good[] = { 0, 0xc4, 0xffff, 0x0000000f0000ffffULL };
+    const uint64_t bad[] = {
+        0x5300c4,                   /* perf's USR|OS|EN bits */
+        0x10000, 0x80000000, 0x1000000000ULL, 0x8000000000000000ULL,
+    };
+    Error *err = NULL;
+
+    for (int i = 0; i < ARRAY_SIZE(good); i++) {
+        g_assert_true(check_one(raw(good[i]), &error_abort));
+    }
+    for (int i = 0; i < ARRAY_SIZE(bad); i++) {
+        g_assert_false(check_one(raw(bad[i]), &err));
+        g_assert_nonnull(strstr(error_get_pretty(err), "events[0]: raw code"));
+        error_free(err);
+        err = NULL;
+    }
+    /* the other formats cannot encode stray bits */
+    g_assert_true(check_one(x86_default(0xfff, 0xff), &error_abort));
+    g_assert_true(check_one(masked(0xfff, 0xff, 0xff, true), &error_abort));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -161,5 +196,7 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-x86-pmu-encode/empty-allow",
                     test_encode_empty_allow);
     g_test_add_func("/kvm-x86-pmu-encode/max-events", test_encode_max_events);
+    g_test_add_func("/kvm-x86-pmu-encode/check-raw-bits",
+                    test_check_raw_bits);
     return g_test_run();
 }

@@ -5,6 +5,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "pmu-filter.h"
 
 /* Event select bits 7:0 stay in place, bits 11:8 move to 35:32. */
@@ -37,6 +38,27 @@ uint16_t kvm_x86_pmu_event_select(const KVMPMUEvent *event)
     uint64_t raw = kvm_x86_pmu_encode_event(event);
 
     return (raw & 0xff) | (((raw >> 32) & 0xf) << 8);
+}
+
+/*
+ * KVM drops plain events with bits outside the event select and unit
+ * mask instead of refusing them; refuse them here, or a deny-list
+ * would silently lose entries.
+ */
+bool kvm_x86_pmu_filter_check(const KVMPMUFilter *filter, Error **errp)
+{
+    for (uint32_t i = 0; i < filter->nevents; i++) {
+        const KVMPMUEvent *event = &filter->native_events[i];
+
+        if (event->format == KVM_PMU_EVENT_FORMAT_RAW &&
+            (event->code & ~KVM_X86_PMU_RAW_EVENT_MASK)) {
+            error_setg(errp, "events[%u]: raw code 0x%" PRIx64 " has bits "
+                       "outside event select and unit mask (0x%llx)",
+                       i, event->code, KVM_X86_PMU_RAW_EVENT_MASK);
+            return false;
+        }
+    }
+    return true;
 }
 
 struct kvm_pmu_event_filter *kvm_x86_pmu_filter_encode(

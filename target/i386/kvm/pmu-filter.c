@@ -63,8 +63,9 @@ static void warn_surprises(const KVMPMUFilter *filter, const char *id)
         uint16_t select = kvm_x86_pmu_event_select(&filter->native_events[i]);
 
         if (select & KVM_X86_PMU_SELECT_HIGH) {
-            warn_report("pmu-filter: '%s' events[%u]: KVM ignores event "
-                        "select bits 11:8 (0x%x) on Intel", id, i, select);
+            warn_report("pmu-filter: '%s' events[%u]: KVM drops events with "
+                        "select bits 11:8 (0x%x) on Intel, where no event "
+                        "has them", id, i, select);
             return;
         }
     }
@@ -100,6 +101,11 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, Error **errp)
         kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
         error_setg(errp, "pmu-filter: KVM does not support x86-masked-entry "
                    "events (KVM_CAP_PMU_EVENT_MASKED_EVENTS)");
+        return false;
+    }
+
+    if (!kvm_x86_pmu_filter_check(filter, errp)) {
+        error_prepend(errp, "pmu-filter: '%s' ", id);
         return false;
     }
 
