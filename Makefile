@@ -8,7 +8,7 @@ H := harness
 NINJA_TARGETS := qemu-system-x86_64
 
 .PHONY: all build deps source configure run check clean distclean reset \
-	docs series check-series
+	docs series check-series bench
 
 all: build
 
@@ -39,6 +39,10 @@ series: source
 
 check-series: build
 	@$(H)/check-series.sh
+
+bench: build
+	@$(H)/deps.sh bench
+	@$(H)/bench.sh
 
 reset:
 	@git -C build/qemu reset -q --hard && echo "build/qemu reset to the series"

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Turn make bench's results into a Markdown table, print it and put it
+into README.md between the bench markers."""
+
+import datetime
+import json
+import os
+import platform
+import re
+import sys
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+
+
+def table(results):
+    startup = [r for r in results if r["kind"] == "startup"]
+    base = next(r for r in startup if r["config"] == "patched, no filter")
+    lines = [f"Measured {datetime.date.today()} on {machine()} by `make bench`.",
+             "",
+             "| start-up to QMP ready and quit (`-S`, KVM, `-M pc`) "
+             "| median | IQR | ratio to no filter |",
+             "|---|---|---|---|"]
+    for r in startup:
+        ratio = r["median_ms"] / base["median_ms"]
+        lines.append(f"| {r['config']} ({r['runs']} runs) "
+                     f"| {r['median_ms']:.1f} ms | {r['iqr_ms']:.1f} ms "
+                     f"| {ratio:.3f} |")
+    lines += ["",
+              "| instructions per event (callgrind, 300-event filters) "
+              "| our code: parse, validate, encode "
+              "| whole object-add path |",
+              "|---|---|---|"]
+    for r in results:
+        if r["kind"] == "insn":
+            lines.append(f"| {r['format']} | {r['ours']} | {r['all']} |")
+    build = next(r for r in results if r["kind"] == "build")
+    lines += ["",
+              "| build | time |",
+              "|---|---|",
+              f"| configure | {build['configure']:.0f} s |",
+              f"| clean build, ccache as found | {build['ninja']:.0f} s |",
+              f"| rebuild after touching `accel/kvm/kvm-pmu.c` "
+              f"({build['steps']} steps) | {build['incremental']:.1f} s |"]
+    return "\n".join(lines)
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        results = [json.loads(line) for line in f if line.strip()]
+    text = table(results)
+    print(text)
+    readme = sys.argv[2]
+    with open(readme) as f:
+        old = f.read()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(old):
+        sys.exit(f"{readme} has no {BEGIN} ... {END} section")
+    with open(readme, "w") as f:
+        f.write(pattern.sub(lambda m: f"{BEGIN}\n{text}\n{END}", old))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make bench: start-up cost of a filter, instructions per event, build
+# times.  Prints a table and writes it into README.md.
+
+. "$(dirname "$0")/common.sh"
+
+OUT=$BUILD/bench
+RUNS=${BENCH_RUNS:-61}
+FORMATS="raw x86-default x86-masked-entry"
+OURS="--toggle-collect=kvm_pmu_filter_complete
+      --toggle-collect=kvm_x86_pmu_filter_check
+      --toggle-collect=kvm_x86_pmu_filter_encode"
+mkdir -p "$OUT"
+results=$OUT/results.jsonl
+: > "$results"
+
+# callgrind_out FILE: the instructions the run collected
+collected() {
+    sed -n 's/^summary: //p' "$1"
+}
+
+instructions() {
+    local fmt iters=10 all ours
+    info "instructions per event (callgrind, $iters filters of 300 events)"
+    "$TOP/harness/bench-driver.sh"
+    for fmt in $FORMATS; do
+        valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-all.$fmt" \
+            --toggle-collect=convert_and_encode \
+            "$OUT/encode-driver" "$fmt" $iters > /dev/null 2>&1 ||
+            die "callgrind run failed"
+        # shellcheck disable=SC2086
+        valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-ours.$fmt" \
+            $OURS "$OUT/encode-driver" "$fmt" $iters > /dev/null 2>&1 ||
+            die "callgrind run failed"
+        all=$(collected "$OUT/cg-all.$fmt")
+        ours=$(collected "$OUT/cg-ours.$fmt")
+        echo "{\"kind\": \"insn\", \"format\": \"$fmt\"," \
+             "\"all\": $((all / (iters * 300))), \"ours\": $((ours / (iters * 300)))}" \
+             >> "$results"
+    done
+}
+
+startup() {
+    info "start-up to QMP ready and quit, $RUNS runs per configuration"
+    python3 "$TOP/bench/startup.py" "$RUNS" |
+        sed 's/^{/{"kind": "startup", /' >> "$results" ||
+        die "start-up measurement failed"
+}
+
+build_times() {
+    local obj=$BUILD/bench-obj t0 t1 t2
+    info "clean build in build/bench-obj (ccache as it is), then a one-file rebuild"
+    rm -rf "$obj"
+    t0=$(date +%s.%N)
+    KPF_OBJ=$obj "$TOP/harness/configure.sh" > /dev/null
+    t1=$(date +%s.%N)
+    ninja -C "$obj" > "$OUT/build.log" 2>&1 || die "clean build failed"
+    t2=$(date +%s.%N)
+    touch "$SRC/accel/kvm/kvm-pmu.c"
+    /usr/bin/time -f %e -o "$OUT/incremental" \
+        ninja -C "$obj" > "$OUT/build-incr.log" 2>&1 ||
+        die "incremental build failed"
+    echo "{\"kind\": \"build\", \"configure\": $(awk "BEGIN {print $t1 - $t0}")," \
+         "\"ninja\": $(awk "BEGIN {print $t2 - $t1}")," \
+         "\"incremental\": $(cat "$OUT/incremental")," \
+         "\"steps\": $(grep -c '^\[' "$OUT/build-incr.log")}" >> "$results"
+    rm -rf "$obj"
+}
+
+instructions
+startup
+build_times
+python3 "$TOP/bench/report.py" "$results" "$TOP/README.md"
