@@ -8,7 +8,7 @@ H := harness
 NINJA_TARGETS := qemu-system-x86_64
 
 .PHONY: all build deps source configure run check clean distclean reset \
-	docs series check-series bench
+	docs series check-series bench check-asan fuzz
 
 all: build
 
@@ -43,6 +43,14 @@ check-series: build
 bench: build
 	@$(H)/deps.sh bench
 	@$(H)/bench.sh
+
+check-asan: source
+	@$(H)/deps.sh
+	@$(H)/check-asan.sh
+
+fuzz: build
+	@$(H)/deps.sh fuzz
+	@$(H)/fuzz.sh
 
 reset:
 	@git -C build/qemu reset -q --hard && echo "build/qemu reset to the series"

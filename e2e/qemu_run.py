@@ -14,6 +14,10 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = os.environ.get("QEMU", os.path.join(TOP, "build/qemu-system-x86_64"))
 SHIM = os.environ.get("KVM_SHIM", os.path.join(TOP, "build/e2e/kvm-shim.so"))
 WARNING = re.compile(r"^([^ ]+: )?warning: ")
+# AddressSanitizer's notice about QEMU's coroutines, printed by every
+# sanitized QEMU; it is not a report
+ASAN_NOTICE = re.compile(r"^==\d+==WARNING: ASan doesn't fully support "
+                         r"makecontext/swapcontext")
 BASE_ARGS = ["-M", "pc", "-m", "64", "-display", "none",
              "-nodefaults"]
 
@@ -41,7 +45,7 @@ class Qmp:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
-        self.file = self.sock.makefile("rw")
+        self.file = self.sock.makefile("r")
         self.events = []
         json.loads(self.file.readline())        # greeting
         self.cmd("qmp_capabilities")
@@ -51,11 +55,18 @@ class Qmp:
         msg = {"execute": name}
         if arguments:
             msg["arguments"] = arguments
+        return self.send(json.dumps(msg).encode())
+
+    def send(self, data):
+        """Send raw bytes as one command; return the response."""
         try:
-            self.file.write(json.dumps(msg) + "\n")
-            self.file.flush()
+            self.sock.sendall(data + b"\n")
         except (BrokenPipeError, ConnectionResetError):
             return None                         # QEMU went away
+        return self.read()
+
+    def read(self):
+        """The next response that is not an event, or None at EOF."""
         while True:
             try:
                 line = self.file.readline()
@@ -85,6 +96,7 @@ class Run:
         cmd = [QEMU] + BASE_ARGS + args + [
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         self.proc = subprocess.Popen(cmd, env=full_env, text=True,
+                                     errors="backslashreplace",
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -135,7 +147,8 @@ class Run:
 
     def error_lines(self):
         return [line for line in self.stderr.splitlines()
-                if line and not WARNING.match(line)]
+                if line and not WARNING.match(line) and
+                not ASAN_NOTICE.match(line)]
 
     def warnings(self):
         return [line for line in self.stderr.splitlines()
@@ -145,6 +158,8 @@ class Run:
         return self
 
     def __exit__(self, *exc):
+        if self.qmp:
+            self.qmp.close()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()

@@ -386,16 +386,5 @@ class DemoGuest(unittest.TestCase):
         self.assertGreaterEqual(len(blocked), 3, lines)
 
 
-def main():
-    result = unittest.main(module=__name__, exit=False, verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
-    for test, reason in result.skipped:
-        print("SKIP %s: %s" % (test.id(), reason))
-    print("e2e: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -9,7 +9,7 @@
 
 SERIES=$BUILD/series
 APPLY=$BUILD/apply
-UNIT_TESTS="test-kvm-pmu-filter test-kvm-x86-pmu-encode"
+UNIT_TESTS="check-qjson test-kvm-pmu-filter test-kvm-x86-pmu-encode"
 dsc=$("$TOP/harness/fetch.sh")
 patches=("$SERIES"/0[0-9][0-9][1-9]-*.patch)
 failures=0

@@ -37,7 +37,7 @@ meson_suite "qtests" $(for t in $QTESTS; do echo "qtest-x86_64/$t"; done)
 mkdir -p "$BUILD/e2e"
 if gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
        -o "$BUILD/e2e/kvm-shim.so" "$TOP/e2e/kvm-shim.c" -ldl; then
-    (cd "$TOP/e2e" && python3 test_pmu_filter.py) > "$BUILD/e2e/e2e.log" 2>&1
+    (cd "$TOP/e2e" && python3 run_tests.py) > "$BUILD/e2e/e2e.log" 2>&1
     grep -E '^(FAIL|ERROR|SKIP)' "$BUILD/e2e/e2e.log"
     read -r p f s < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
                       "$BUILD/e2e/e2e.log")

@@ -160,6 +160,10 @@ static void kvm_x86_set_pmu_filter(Object *obj, const char *value,
                    "has been initialized");
         return;
     }
+    if (s->pmu_filter && !g_str_equal(s->pmu_filter, value)) {
+        error_setg(errp, "pmu-filter is already set to '%s'", s->pmu_filter);
+        return;
+    }
     g_free(s->pmu_filter);
     s->pmu_filter = g_strdup(value);
 }

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Hardening: malformed filters are refused with one error line and no
+guest, and the object's lifecycle over QMP keeps an installed filter
+fixed."""
+
+import json
+import unittest
+
+from malformed import corpus
+from qemu_run import Run, kvm_unusable
+from test_pmu_filter import SEED_1, expected_bytes, filter_args, raw_events
+
+LOOPS = 1000
+RSS_SLACK_KIB = 1024
+
+
+def skip_without_kvm(cls):
+    reason = kvm_unusable()
+    return unittest.skip(reason)(cls) if reason else cls
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def object_ids(qmp):
+    """IDs under /objects, after any responses still queued for garbage
+    that QMP's JSON parser rejected piece by piece."""
+    rsp = qmp.send(b'{"execute": "qom-list", "arguments": '
+                   b'{"path": "/objects"}, "id": "sync"}')
+    while rsp.get("id") != "sync":
+        rsp = qmp.read()
+    return [o["name"] for o in rsp["return"]]
+
+
+@skip_without_kvm
+class MalformedFilters(unittest.TestCase):
+    """Every case of malformed.py, through -object and object-add."""
+
+    def check_refused_object(self, data, message):
+        with Run(["-accel", "kvm,pmu-filter=f0", "-object", data]) as run:
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1, run.stderr)
+            errors = run.error_lines()
+            self.assertEqual(len(errors), 1, run.stderr)
+            self.assertIn(message, errors[0])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
+
+    def check_refused_object_add(self, data, message):
+        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig"]) as run:
+            qmp = run.connect()
+            rsp = qmp.send(b'{"execute": "object-add", "arguments": ' +
+                           data + b"}")
+            self.assertIn("error", rsp)
+            self.assertNotIn("\n", rsp["error"]["desc"])
+            self.assertIn(message, rsp["error"]["desc"])
+            self.assertNotIn("f0", object_ids(qmp))
+            qmp.cmd("x-exit-preconfig")
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1)
+            self.assertIn("there is no object with ID 'f0'",
+                          run.error_lines()[-1])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
+
+
+def add_case_tests():
+    for i, (name, data, message) in enumerate(corpus()):
+        slug = "%02d_%s" % (i, name.replace(" ", "_").replace("-", "_"))
+
+        def by_object(self, data=data, message=message):
+            self.check_refused_object(data, message)
+
+        def by_object_add(self, data=data, message=message, name=name):
+            if name == "truncated":
+                self.skipTest("QMP waits for the rest of a truncated command")
+            self.check_refused_object_add(data, message)
+
+        setattr(MalformedFilters, "test_object_" + slug, by_object)
+        setattr(MalformedFilters, "test_object_add_" + slug, by_object_add)
+
+
+add_case_tests()
+
+
+@skip_without_kvm
+class Lifecycle(unittest.TestCase):
+    def test_object_del_of_installed_filter_refused(self):
+        with Run(filter_args(SEED_1) + ["-S"]) as run:
+            qmp = run.connect()
+            rsp = qmp.cmd("object-del", id="f0")
+            self.assertIn("in use", rsp["error"]["desc"])
+            self.assertIn("return", qmp.cmd("qom-get", path="/objects/f0",
+                                            property="action"))
+            run.stop()
+            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+
+    def test_qom_set_after_installation_refused(self):
+        values = {"action": "deny", "events": [],
+                  "x86-fixed-counter": {"bitmap": "0x7"}}
+        with Run(filter_args(SEED_1) + ["-S"]) as run:
+            qmp = run.connect()
+            for prop, value in values.items():
+                rsp = qmp.cmd("qom-set", path="/objects/f0", property=prop,
+                              value=value)
+                self.assertEqual(rsp["error"]["desc"],
+                                 f"cannot change '{prop}' of a PMU filter "
+                                 "in use")
+            rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
+            self.assertEqual(rsp["return"], SEED_1["events"])
+            run.stop()
+            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+
+    def test_one_filter_per_accelerator(self):
+        f1 = dict(SEED_1, id="f1", action="deny")
+        with Run(["-accel", "kvm,pmu-filter=f0,pmu-filter=f1",
+                  "-object", json.dumps(SEED_1),
+                  "-object", json.dumps(f1)]) as run:
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1)
+            self.assertIn("pmu-filter is already set to 'f0'",
+                          run.error_lines()[0])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
+
+    def test_unused_object_is_harmless(self):
+        with Run(["-object", json.dumps(SEED_1), "-S"]) as run:
+            qmp = run.connect()
+            rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
+            self.assertEqual(rsp["return"], SEED_1["events"])
+            self.assertIn("return", qmp.cmd("cont"))
+            self.assertIn("return", qmp.cmd("object-del", id="f0"))
+            run.stop()
+            self.assertEqual(run.filters(), [])
+            self.assertTrue(run.ran_guest())
+
+    def test_add_del_loop_keeps_memory_stable(self):
+        obj = {"qom-type": "kvm-pmu-filter", "id": "loop", "action": "deny",
+               "events": raw_events(300),
+               "x86-fixed-counter": {"bitmap": "0x7"}}
+        with Run(["-S"]) as run:
+            qmp = run.connect()
+
+            def loop(times):
+                for _ in range(times):
+                    self.assertIn("return", qmp.cmd("object-add", **obj))
+                    self.assertIn("return", qmp.cmd("object-del", id="loop"))
+
+            loop(100)                       # let malloc settle
+            before = rss_kib(run.proc.pid)
+            loop(LOOPS)
+            after = rss_kib(run.proc.pid)
+            print(f"\nRSS around {LOOPS} object-add/object-del of a "
+                  f"300-event filter: {before} KiB -> {after} KiB")
+            self.assertLess(after - before, RSS_SLACK_KIB)
+            run.stop()
