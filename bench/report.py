@@ -43,6 +43,14 @@ def table(results):
     for r in results:
         if r["kind"] == "insn":
             lines.append(f"| {r['format']} | {r['ours']} | {r['all']} |")
+    qemu = next(r for r in results if r["kind"] == "startup-insn")
+    lines += ["",
+              "| QEMU start-up instructions (callgrind, `-M none -accel qtest`) "
+              "| total |",
+              "|---|---|",
+              f"| no filter | {qemu['none']:,} |",
+              f"| `-object` with 300 raw events | {qemu['raw']:,} |",
+              f"| added per event | {qemu['per_event']:,} |"]
     build = next(r for r in results if r["kind"] == "build")
     lines += ["",
               "| build | time |",

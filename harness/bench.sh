@@ -41,6 +41,27 @@ instructions() {
     done
 }
 
+# QEMU's start-up under callgrind, -accel qtest so no KVM is needed
+startup_instructions() {
+    local cfg obj none raw
+    info "start-up instructions with and without a 300-event -object (callgrind)"
+    obj=$(python3 -c "import sys; sys.path.insert(0, '$TOP/bench')
+import startup; print(startup.filter_object('raw'))")
+    for cfg in none raw; do
+        local extra=()
+        [ "$cfg" = none ] || extra=(-object "$obj")
+        echo '{"execute":"qmp_capabilities"}{"execute":"quit"}' |
+            valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-qemu.$cfg" \
+            "$BUILD/qemu-system-x86_64" -M none -accel qtest -display none \
+            -nodefaults -S "${extra[@]}" -qmp stdio > /dev/null 2>&1 ||
+            die "callgrind run of QEMU failed"
+    done
+    none=$(collected "$OUT/cg-qemu.none")
+    raw=$(collected "$OUT/cg-qemu.raw")
+    echo "{\"kind\": \"startup-insn\", \"none\": $none, \"raw\": $raw," \
+         "\"per_event\": $(( (raw - none) / 300 ))}" >> "$results"
+}
+
 startup() {
     info "start-up to QMP ready and quit, $RUNS runs per configuration"
     python3 "$TOP/bench/startup.py" "$RUNS" |
@@ -69,6 +90,7 @@ build_times() {
 }
 
 instructions
+startup_instructions
 startup
 build_times
 python3 "$TOP/bench/report.py" "$results" "$TOP/README.md"
