@@ -38,6 +38,7 @@ series: source
 	@$(H)/series.sh
 
 check-series: build
+	@$(H)/series.sh
 	@$(H)/check-series.sh
 
 bench: build
