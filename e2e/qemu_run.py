@@ -18,6 +18,9 @@ WARNING = re.compile(r"^([^ ]+: )?warning: ")
 # sanitized QEMU; it is not a report
 ASAN_NOTICE = re.compile(r"^==\d+==WARNING: ASan doesn't fully support "
                          r"makecontext/swapcontext")
+# What a sanitized QEMU prints when it finds a bug or a leak
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
+                              r"runtime error: ")
 BASE_ARGS = ["-M", "pc", "-m", "64", "-display", "none",
              "-nodefaults"]
 
@@ -157,11 +160,15 @@ class Run:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         if self.qmp:
             self.qmp.close()
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+        if not self.proc.stderr.closed:
+            self.stderr += self.proc.communicate()[1]
         self.final_records = self.records()
         self.dir.cleanup()
+        if exc_type is None and SANITIZER_REPORT.search(self.stderr):
+            raise AssertionError("QEMU's sanitizers reported:\n" +
+                                 self.stderr)

@@ -4,6 +4,7 @@ guest, and the object's lifecycle over QMP keeps an installed filter
 fixed."""
 
 import json
+import os
 import unittest
 
 from malformed import corpus
@@ -166,5 +167,8 @@ class Lifecycle(unittest.TestCase):
             after = settled_rss()
             print(f"\nRSS around {LOOPS} object-add/object-del of a "
                   f"300-event filter: {before} KiB -> {after} KiB")
-            self.assertLess(after - before, RSS_SLACK_KIB)
-            run.stop()
+            self.assertEqual(run.stop(), 0)
+        if os.environ.get("KPF_SANITIZED"):
+            self.skipTest("RSS not compared: ASan holds freed memory in "
+                          "quarantine; LeakSanitizer checked for leaks")
+        self.assertLess(after - before, RSS_SLACK_KIB)
