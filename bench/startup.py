@@ -99,11 +99,12 @@ def main():
                 times[label].append(one_run(cmd, tmp))
     for label, samples in times.items():
         q1, median, q3 = statistics.quantiles(samples, n=4)
+        ci95 = 1.96 * statistics.stdev(samples) / len(samples) ** 0.5
         print(json.dumps({"config": label, "runs": len(samples),
-                          "median_ms": statistics.median(samples) * 1e3,
-                          "iqr_ms": (q3 - q1) * 1e3,
-                          "min_ms": min(samples) * 1e3,
-                          "max_ms": max(samples) * 1e3}))
+                          "mean_ms": statistics.mean(samples) * 1e3,
+                          "ci95_ms": ci95 * 1e3,
+                          "median_ms": median * 1e3,
+                          "iqr_ms": (q3 - q1) * 1e3}))
 
 
 if __name__ == "__main__":
