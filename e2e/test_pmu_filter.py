@@ -231,6 +231,16 @@ class Warnings(unittest.TestCase):
         warnings = self.warnings_for(SEED_2)
         self.assertFalse(any("x86-fixed-counter" in w for w in warnings))
 
+    def test_select_bits_11_8_on_intel_only(self):
+        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+               "events": [{"format": "x86-default", "select": "0x1c4",
+                           "umask": "0"}]}
+        warnings = self.warnings_for(obj)
+        intel = host_vendor() == "GenuineIntel"
+        self.assertEqual(any("'f0' events[0]: KVM drops events with select "
+                             "bits 11:8 (0x1c4) on Intel" in w
+                             for w in warnings), intel, warnings)
+
     def test_no_vpmu_reported(self):
         if host_gives_pmu():
             self.skipTest("this host's KVM gives guests a PMU")
@@ -270,6 +280,15 @@ class FailClosed(unittest.TestCase):
             filter_args(SEED_1), "KVM refused filter 'f0': Invalid argument",
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
         self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+
+    def test_kernel_refuses_masked(self):
+        hint = " (on Intel, x86-masked-entry selects must be at most 0xff)"
+        run = self.assert_refused(
+            filter_args(SEED_2), "KVM refused filter 'f0'",
+            env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
+        error = run.error_lines()[0]
+        self.assertTrue(error.endswith(": Invalid argument"), error)
+        self.assertEqual(hint in error, host_vendor() == "GenuineIntel")
 
     def test_301_events(self):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
@@ -354,6 +373,16 @@ class DemoGuest(unittest.TestCase):
         lines = self.boot(obj)
         self.assertTrue(lines[2].startswith("cpu: " + host_vendor()),
                         lines)
+
+    def test_select_bits_11_8_on_intel_only(self):
+        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+               "events": [{"format": "x86-default", "select": "0x1c4",
+                           "umask": "0"}]}
+        warnings = self.warnings_for(obj)
+        intel = host_vendor() == "GenuineIntel"
+        self.assertEqual(any("'f0' events[0]: KVM drops events with select "
+                             "bits 11:8 (0x1c4) on Intel" in w
+                             for w in warnings), intel, warnings)
 
     def test_no_vpmu_reported(self):
         if host_gives_pmu():
