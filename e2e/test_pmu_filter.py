@@ -374,16 +374,6 @@ class DemoGuest(unittest.TestCase):
         self.assertTrue(lines[2].startswith("cpu: " + host_vendor()),
                         lines)
 
-    def test_select_bits_11_8_on_intel_only(self):
-        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
-               "events": [{"format": "x86-default", "select": "0x1c4",
-                           "umask": "0"}]}
-        warnings = self.warnings_for(obj)
-        intel = host_vendor() == "GenuineIntel"
-        self.assertEqual(any("'f0' events[0]: KVM drops events with select "
-                             "bits 11:8 (0x1c4) on Intel" in w
-                             for w in warnings), intel, warnings)
-
     def test_no_vpmu_reported(self):
         if host_gives_pmu():
             self.skipTest("this host's KVM gives guests a PMU")
