@@ -145,6 +145,13 @@ class Run:
     def filters(self):
         return [data for kind, data in self.records() if kind == "filter"]
 
+    def wait_for_guest(self, timeout=10):
+        """Wait until a vCPU has entered KVM_RUN; return whether one has."""
+        deadline = time.time() + timeout
+        while not self.ran_guest() and time.time() < deadline:
+            time.sleep(0.05)
+        return self.ran_guest()
+
     def ran_guest(self):
         return any(kind == "run" for kind, _ in self.records())
 
