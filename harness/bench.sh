@@ -7,6 +7,7 @@
 
 OUT=$BUILD/bench
 RUNS=${BENCH_RUNS:-61}
+EVENTS=300          # in each filter, here and in bench/encode-driver.c
 FORMATS="raw x86-default x86-masked-entry"
 OURS="--toggle-collect=kvm_pmu_filter_complete
       --toggle-collect=kvm_x86_pmu_filter_check
@@ -15,51 +16,44 @@ mkdir -p "$OUT"
 results=$OUT/results.jsonl
 : > "$results"
 
-# callgrind_out FILE: the instructions the run collected
-collected() {
-    sed -n 's/^summary: //p' "$1"
+# callgrind NAME COMMAND...: run COMMAND under callgrind, keeping the
+# profile in $OUT/cg-NAME, and print the instructions it collected
+callgrind() {
+    local profile=$OUT/cg-$1
+    shift
+    valgrind --tool=callgrind --callgrind-out-file="$profile" "$@" \
+        > /dev/null 2>&1 || die "callgrind run for $profile failed"
+    sed -n 's/^summary: //p' "$profile"
 }
 
 instructions() {
     local fmt iters=10 all ours
-    info "instructions per event (callgrind, $iters filters of 300 events)"
+    info "instructions per event (callgrind, $iters filters of $EVENTS events)"
     "$TOP/harness/bench-driver.sh"
     for fmt in $FORMATS; do
-        valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-all.$fmt" \
-            --toggle-collect=convert_and_encode \
-            "$OUT/encode-driver" "$fmt" $iters > /dev/null 2>&1 ||
-            die "callgrind run failed"
+        all=$(callgrind "all.$fmt" --toggle-collect=convert_and_encode \
+              "$OUT/encode-driver" "$fmt" $iters)
         # shellcheck disable=SC2086
-        valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-ours.$fmt" \
-            $OURS "$OUT/encode-driver" "$fmt" $iters > /dev/null 2>&1 ||
-            die "callgrind run failed"
-        all=$(collected "$OUT/cg-all.$fmt")
-        ours=$(collected "$OUT/cg-ours.$fmt")
+        ours=$(callgrind "ours.$fmt" $OURS \
+               "$OUT/encode-driver" "$fmt" $iters)
         echo "{\"kind\": \"insn\", \"format\": \"$fmt\"," \
-             "\"all\": $((all / (iters * 300))), \"ours\": $((ours / (iters * 300)))}" \
-             >> "$results"
+             "\"all\": $((all / (iters * EVENTS)))," \
+             "\"ours\": $((ours / (iters * EVENTS)))}" >> "$results"
     done
 }
 
 # QEMU's start-up under callgrind, -accel qtest so no KVM is needed
 startup_instructions() {
-    local cfg obj none raw
-    info "start-up instructions with and without a 300-event -object (callgrind)"
+    local obj none raw quit='{"execute":"qmp_capabilities"}{"execute":"quit"}'
+    local qemu=("$BUILD/qemu-system-x86_64" -M none -accel qtest
+                -display none -nodefaults -S -qmp stdio)
+    info "start-up instructions with and without a $EVENTS-event -object (callgrind)"
     obj=$(python3 -c "import sys; sys.path.insert(0, '$TOP/bench')
-import startup; print(startup.filter_object('raw'))")
-    for cfg in none raw; do
-        local extra=()
-        [ "$cfg" = none ] || extra=(-object "$obj")
-        echo '{"execute":"qmp_capabilities"}{"execute":"quit"}' |
-            valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-qemu.$cfg" \
-            "$BUILD/qemu-system-x86_64" -M none -accel qtest -display none \
-            -nodefaults -S "${extra[@]}" -qmp stdio > /dev/null 2>&1 ||
-            die "callgrind run of QEMU failed"
-    done
-    none=$(collected "$OUT/cg-qemu.none")
-    raw=$(collected "$OUT/cg-qemu.raw")
+import startup; print(startup.filter_object('raw', $EVENTS))")
+    none=$(echo "$quit" | callgrind qemu.none "${qemu[@]}")
+    raw=$(echo "$quit" | callgrind qemu.raw "${qemu[@]}" -object "$obj")
     echo "{\"kind\": \"startup-insn\", \"none\": $none, \"raw\": $raw," \
-         "\"per_event\": $(( (raw - none) / 300 ))}" >> "$results"
+         "\"per_event\": $(( (raw - none) / EVENTS ))}" >> "$results"
 }
 
 startup() {
