@@ -116,6 +116,15 @@ class Run:
         self.qmp = Qmp(self.qmp_path)
         return self.qmp
 
+    def connect_or_exit(self):
+        """Connect to QMP, or return None once QEMU has exited."""
+        try:
+            return self.connect()
+        except (AssertionError, OSError, ValueError):
+            self.qmp = None
+            self.wait()
+            return None
+
     def wait(self, timeout=30):
         """Wait for QEMU to exit; return its stderr."""
         _, self.stderr = self.proc.communicate(timeout=timeout)
@@ -155,10 +164,19 @@ class Run:
     def ran_guest(self):
         return any(kind == "run" for kind, _ in self.records())
 
-    def error_lines(self):
+    def output_lines(self):
         return [line for line in self.stderr.splitlines()
                 if line and not WARNING.match(line) and
                 not ASAN_NOTICE.match(line)]
+
+    def error_lines(self):
+        """Errors are one phrase, without a full stop at the end."""
+        return [line for line in self.output_lines()
+                if not line.endswith(".")]
+
+    def hint_lines(self):
+        """Hints are sentences that follow an error."""
+        return [line for line in self.output_lines() if line.endswith(".")]
 
     def warnings(self):
         return [line for line in self.stderr.splitlines()

@@ -9,11 +9,11 @@ import unittest
 
 from malformed import corpus
 from qemu_run import Run, kvm_unusable
-from test_pmu_filter import SEED_1, expected_bytes, filter_args, raw_events
+from test_pmu_filter import EXAMPLE_RAW, expected_bytes, filter_args, raw_events
 
 LOOPS = 1000
-# A 300-event filter holds about 5 KiB of native events alone, so losing
-# any of its data in a loop grows RSS by 5 MiB or more; glibc's heap top
+# A 300-event filter holds over 5 KiB of strings alone, so losing any of
+# its data in a loop grows RSS by 5 MiB or more; glibc's heap top
 # moves by about 1.1 MiB on its own.  Small leaks are LeakSanitizer's.
 RSS_SLACK_KIB = 2048
 
@@ -95,35 +95,35 @@ add_case_tests()
 @skip_without_kvm
 class Lifecycle(unittest.TestCase):
     def test_object_del_of_installed_filter_refused(self):
-        with Run(filter_args(SEED_1) + ["-S"]) as run:
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"]) as run:
             qmp = run.connect()
             rsp = qmp.cmd("object-del", id="f0")
             self.assertIn("in use", rsp["error"]["desc"])
             self.assertIn("return", qmp.cmd("qom-get", path="/objects/f0",
                                             property="action"))
             run.stop()
-            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_qom_set_after_installation_refused(self):
         values = {"action": "deny", "events": [],
                   "x86-fixed-counter": {"bitmap": "0x7"}}
-        with Run(filter_args(SEED_1) + ["-S"]) as run:
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"]) as run:
             qmp = run.connect()
             for prop, value in values.items():
                 rsp = qmp.cmd("qom-set", path="/objects/f0", property=prop,
                               value=value)
                 self.assertEqual(rsp["error"]["desc"],
-                                 f"cannot change '{prop}' of a PMU filter "
-                                 "in use")
+                                 f"cannot change '{prop}' of an existing "
+                                 "kvm-pmu-filter")
             rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
-            self.assertEqual(rsp["return"], SEED_1["events"])
+            self.assertEqual(rsp["return"], EXAMPLE_RAW["events"])
             run.stop()
-            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_one_filter_per_accelerator(self):
-        f1 = dict(SEED_1, id="f1", action="deny")
+        f1 = dict(EXAMPLE_RAW, id="f1", action="deny")
         with Run(["-accel", "kvm,pmu-filter=f0,pmu-filter=f1",
-                  "-object", json.dumps(SEED_1),
+                  "-object", json.dumps(EXAMPLE_RAW),
                   "-object", json.dumps(f1)]) as run:
             run.wait()
             self.assertEqual(run.proc.returncode, 1)
@@ -133,10 +133,10 @@ class Lifecycle(unittest.TestCase):
             self.assertFalse(run.ran_guest())
 
     def test_unused_object_is_harmless(self):
-        with Run(["-object", json.dumps(SEED_1), "-S"]) as run:
+        with Run(["-object", json.dumps(EXAMPLE_RAW), "-S"]) as run:
             qmp = run.connect()
             rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
-            self.assertEqual(rsp["return"], SEED_1["events"])
+            self.assertEqual(rsp["return"], EXAMPLE_RAW["events"])
             self.assertIn("return", qmp.cmd("cont"))
             self.assertTrue(run.wait_for_guest(), "the guest never ran")
             self.assertIn("return", qmp.cmd("object-del", id="f0"))

@@ -18,9 +18,9 @@ CAP_PMU_EVENT_FILTER = 173
 CAP_PMU_EVENT_MASKED_EVENTS = 226
 EINVAL = 22
 
-SEED_1 = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+EXAMPLE_RAW = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
           "events": [{"format": "raw", "code": "0xc4"}]}
-SEED_2 = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+EXAMPLE_MASKED = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
           "x86-fixed-counter": {"bitmap": "0x0"},
           "events": [{"format": "x86-masked-entry", "select": "0xc4",
                       "mask": "0xff", "match": "0", "exclude": True},
@@ -41,7 +41,7 @@ def encode_event(ev):
     if ev["format"] == "x86-default":
         return low | num(ev["umask"]) << 8 | high << 32
     return (low | num(ev["match"]) << 8 | high << 32 |
-            int(ev["exclude"]) << 55 | num(ev["mask"]) << 56)
+            int(ev.get("exclude", False)) << 55 | num(ev["mask"]) << 56)
 
 
 def expected_bytes(obj):
@@ -92,13 +92,13 @@ class InstalledFilter(unittest.TestCase):
             self.assertFalse(run.ran_guest())
             return run
 
-    def test_seed_example_1(self):
-        run = self.assert_installed(SEED_1)
+    def test_example_raw(self):
+        run = self.assert_installed(EXAMPLE_RAW)
         self.assertEqual(run.filters()[0][:16],
                          struct.pack("<4I", 0, 1, 0, 0))
 
-    def test_seed_example_2(self):
-        run = self.assert_installed(SEED_2)
+    def test_example_masked(self):
+        run = self.assert_installed(EXAMPLE_MASKED)
         self.assertEqual(run.filters()[0][32:],
                          struct.pack("<2Q", 0xff800000000000c4,
                                      0xff800000000000c5))
@@ -158,16 +158,16 @@ class InstalledFilter(unittest.TestCase):
                                "events": masked_events(300)})
 
     def test_incoming_migration(self):
-        with Run(filter_args(SEED_1) + ["-incoming", "defer"]) as run:
+        with Run(filter_args(EXAMPLE_RAW) + ["-incoming", "defer"]) as run:
             qmp = run.connect()
             status = qmp.cmd("query-status")["return"]
             self.assertEqual(status["status"], "inmigrate")
             run.stop()
-            self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
             self.assertFalse(run.ran_guest())
 
     def test_preconfig_object_add(self):
-        obj = dict(SEED_2)
+        obj = dict(EXAMPLE_MASKED)
         with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig", "-S"]) as run:
             qmp = run.connect()
             self.assertEqual(run.filters(), [])
@@ -178,14 +178,14 @@ class InstalledFilter(unittest.TestCase):
             self.assertEqual(run.filters(), [expected_bytes(obj)])
 
     def test_in_use_filter_is_locked(self):
-        with Run(filter_args(SEED_1) + ["-S"]) as run:
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"]) as run:
             qmp = run.connect()
             rsp = qmp.cmd("object-del", id="f0")
             self.assertIn("in use", rsp["error"]["desc"])
             rsp = qmp.cmd("qom-set", path="/objects/f0", property="action",
                           value="deny")
-            self.assertEqual(rsp["error"]["desc"],
-                             "cannot change 'action' of a PMU filter in use")
+            self.assertEqual(rsp["error"]["desc"], "cannot change 'action' "
+                             "of an existing kvm-pmu-filter")
             rsp = qmp.cmd("qom-set", path="/objects/f0", property="events",
                           value=[])
             self.assertIn("error", rsp)
@@ -196,114 +196,208 @@ class InstalledFilter(unittest.TestCase):
 @skip_without_kvm
 class BeforeFirstInstruction(unittest.TestCase):
     def test_filter_precedes_first_kvm_run(self):
-        with Run(filter_args(SEED_1)) as run:
+        with Run(filter_args(EXAMPLE_RAW)) as run:
             run.connect()
             self.assertTrue(run.wait_for_guest(), "the guest never ran")
             run.stop()
             records = run.records()
-            self.assertEqual(records[0], ("filter", expected_bytes(SEED_1)))
+            self.assertEqual(records[0], ("filter", expected_bytes(EXAMPLE_RAW)))
 
     def test_no_filter_without_property(self):
-        with Run(obj_arg(SEED_1) + ["-accel", "kvm", "-S"]) as run:
+        with Run(obj_arg(EXAMPLE_RAW) + ["-accel", "kvm", "-S"]) as run:
             run.connect()
             run.stop()
             self.assertEqual(run.filters(), [])
 
 
+def deny(*events, bitmap=None):
+    obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+           "events": list(events)}
+    if bitmap:
+        obj["x86-fixed-counter"] = {"bitmap": bitmap}
+    return obj
+
+
+def event(select, umask="0x00"):
+    return {"format": "x86-default", "select": select, "umask": umask}
+
+
+INSTRUCTIONS = event("0xc0")
+CORE_CYCLES = event("0x3c")
+
+
 @skip_without_kvm
 class Warnings(unittest.TestCase):
+    """QEMU warns only where a filter cannot do what was meant: on Intel,
+    when it lists an event but not the fixed counter that counts it."""
+
     def warnings_for(self, obj):
-        with Run(filter_args(obj) + ["-S"]) as run:
+        with Run(filter_args(obj) + ["-S", "-cpu", "host"]) as run:
             run.connect()
-            run.stop()
-            return [w for w in run.warnings() if "pmu-filter" in w]
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [expected_bytes(obj)])
+            return run.warnings()
 
-    def test_allow_list_without_fixed_counters(self):
-        warnings = self.warnings_for(SEED_1)
-        self.assertTrue(any("has no x86-fixed-counter" in w
-                            for w in warnings), warnings)
-
-    def test_allow_list_with_fixed_counters(self):
-        warnings = self.warnings_for(SEED_2)
-        self.assertFalse(any("x86-fixed-counter" in w for w in warnings))
-
-    def test_select_bits_11_8_on_intel_only(self):
-        obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
-               "events": [{"format": "x86-default", "select": "0x1c4",
-                           "umask": "0"}]}
+    def assert_fixed_counter_warning(self, obj, expected):
         warnings = self.warnings_for(obj)
-        intel = host_vendor() == "GenuineIntel"
-        self.assertEqual(any("'f0' events[0]: KVM drops events with select "
-                             "bits 11:8 (0x1c4) on Intel" in w
-                             for w in warnings), intel, warnings)
+        if host_vendor() != "GenuineIntel":
+            self.assertEqual(warnings, [])
+            return
+        self.assertEqual(len(warnings), 1 if expected else 0, warnings)
+        if expected:
+            self.assertIn(expected, warnings[0])
 
-    def test_no_vpmu_reported(self):
+    def test_deny_instructions_but_not_fixed_counter_0(self):
+        self.assert_fixed_counter_warning(
+            deny(INSTRUCTIONS),
+            "PMU event filter 'f0' denies event 0xc0 (instructions retired) "
+            "but not fixed counter 0, which counts the same event")
+
+    def test_allow_core_cycles_but_not_fixed_counter_1(self):
+        obj = dict(deny(CORE_CYCLES), action="allow")
+        self.assert_fixed_counter_warning(
+            obj, "PMU event filter 'f0' allows event 0x3c (core cycles) but "
+            "not fixed counter 1")
+
+    def test_masked_entry_lists_instructions(self):
+        obj = deny({"format": "x86-masked-entry", "select": "0xc0",
+                    "mask": "0x00", "match": "0x00"})
+        self.assert_fixed_counter_warning(obj, "denies event 0xc0")
+
+    def test_consistent_filters_do_not_warn(self):
+        for obj in (deny(INSTRUCTIONS, CORE_CYCLES, bitmap="0x3"),
+                    deny(event("0xc0", "0x01"), event("0x1c0")),
+                    deny({"format": "x86-masked-entry", "select": "0xc0",
+                          "mask": "0x00", "match": "0x00"},
+                         {"format": "x86-masked-entry", "select": "0xc0",
+                          "mask": "0xff", "match": "0x00",
+                          "exclude": True}),
+                    EXAMPLE_RAW, EXAMPLE_MASKED,
+                    {"qom-type": "kvm-pmu-filter", "id": "f0",
+                     "action": "allow"}):
+            self.assertEqual(self.warnings_for(obj), [], obj)
+
+    def no_pmu_trace(self, cpu):
+        with Run(filter_args(EXAMPLE_RAW) + ["-S", "-cpu", cpu, "-trace",
+                                             "kvm_x86_pmu_filter_no_pmu"]) \
+                as run:
+            run.connect()
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.warnings(), [])
+            return [line for line in run.stderr.splitlines()
+                    if "kvm_x86_pmu_filter_no_pmu" in line]
+
+    def test_no_vpmu_is_traced(self):
+        lines = self.no_pmu_trace("host,pmu=on")
         if host_gives_pmu():
-            self.skipTest("this host's KVM gives guests a PMU")
-        warnings = self.warnings_for(SEED_2)
-        self.assertTrue(any("gives guests no PMU" in w for w in warnings),
-                        warnings)
+            self.assertEqual(lines, [])
+        else:
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("filter f0 has nothing to filter: KVM gives "
+                          "guests no PMU", lines[0])
+
+    def test_pmu_off_is_traced(self):
+        lines = self.no_pmu_trace("host,pmu=off")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("has nothing to filter: " +
+                      ("the guest CPU has pmu=off" if host_gives_pmu()
+                       else "KVM gives guests no PMU"), lines[0])
 
 
 @skip_without_kvm
 class FailClosed(unittest.TestCase):
     """Each case exits non-zero with one error line, before any KVM_RUN."""
 
-    def assert_refused(self, args, message, env=None):
+    def assert_refused(self, args, message, env=None, hint=None):
         with Run(args, env=env) as run:
             run.wait()
             self.assertNotEqual(run.proc.returncode, 0)
             errors = run.error_lines()
             self.assertEqual(len(errors), 1, run.stderr)
             self.assertIn(message, errors[0])
+            self.assertEqual(run.hint_lines(), [hint] if hint else [],
+                             run.stderr)
             self.assertFalse(run.ran_guest())
             return run
 
     def test_capability_missing(self):
         run = self.assert_refused(
-            filter_args(SEED_1), "KVM does not support PMU event filters",
+            filter_args(EXAMPLE_RAW), "KVM does not support PMU event filters",
             env={"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_FILTER)})
         self.assertEqual(run.filters(), [])
 
     def test_masked_capability_missing(self):
         run = self.assert_refused(
-            filter_args(SEED_2), "KVM_CAP_PMU_EVENT_MASKED_EVENTS",
+            filter_args(EXAMPLE_MASKED),
+            "KVM does not support x86-masked-entry events",
             env={"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_MASKED_EVENTS)})
         self.assertEqual(run.filters(), [])
 
     def test_kernel_refuses(self):
         run = self.assert_refused(
-            filter_args(SEED_1), "KVM refused filter 'f0': Invalid argument",
+            filter_args(EXAMPLE_RAW),
+            "-accel kvm,pmu-filter=f0: KVM refused PMU event filter 'f0': "
+            "Invalid argument",
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
-        self.assertEqual(run.filters(), [expected_bytes(SEED_1)])
+        self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_kernel_refuses_masked(self):
-        hint = " (on Intel, x86-masked-entry selects must be at most 0xff)"
         run = self.assert_refused(
-            filter_args(SEED_2), "KVM refused filter 'f0'",
+            filter_args(EXAMPLE_MASKED), "KVM refused PMU event filter 'f0'",
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
-        error = run.error_lines()[0]
-        self.assertTrue(error.endswith(": Invalid argument"), error)
-        self.assertEqual(hint in error, host_vendor() == "GenuineIntel")
+        self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_MASKED)])
+
+    def test_wide_masked_select_on_intel(self):
+        obj = deny({"format": "x86-masked-entry", "select": "0x1c4",
+                    "mask": "0xff", "match": "0x00"})
+        if host_vendor() != "GenuineIntel":
+            # KVM decides, by its PMU's select width; QEMU passes it on
+            with Run(filter_args(obj) + ["-S"]) as run:
+                if run.connect_or_exit():
+                    self.assertEqual(run.stop(), 0, run.stderr)
+                else:
+                    self.assertEqual(run.proc.returncode, 1)
+                    self.assertIn("KVM refused PMU event filter 'f0'",
+                                  run.error_lines()[0])
+                self.assertEqual(run.filters(), [expected_bytes(obj)])
+            return
+        run = self.assert_refused(
+            filter_args(obj), "PMU event filter 'f0': events[0]: select "
+            "0x1c4 is wider than the 8 bits of Intel event selects")
+        self.assertEqual(run.filters(), [])
 
     def test_301_events(self):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
                "events": raw_events(301)}
         self.assert_refused(filter_args(obj),
-                            "301 events listed, at most 300 are allowed")
+                            "301 events is more than the 300 allowed")
 
     def test_raw_bits_kvm_would_drop(self):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
                "events": [{"format": "raw", "code": "0xc5"},
                           {"format": "raw", "code": "0x5300c4"}]}
         run = self.assert_refused(
-            filter_args(obj), "'f0' events[1]: raw code 0x5300c4 has bits "
-            "outside event select and unit mask")
+            filter_args(obj), "PMU event filter 'f0': events[1]: code "
+            "0x5300c4 has bits outside event select and unit mask")
         self.assertEqual(run.filters(), [])
 
     def test_unknown_id(self):
-        self.assert_refused(filter_args(SEED_1, fid="nope"),
-                            "pmu-filter: there is no object with ID 'nope'")
+        self.assert_refused(filter_args(EXAMPLE_RAW, fid="nope"),
+                            "qemu-system-x86_64: -accel kvm,pmu-filter=nope: "
+                            "there is no object with ID 'nope'")
+
+    def test_empty_id(self):
+        self.assert_refused(filter_args(EXAMPLE_RAW, fid=""),
+                            "-accel kvm,pmu-filter=: pmu-filter must not be "
+                            "empty",
+                            hint="Give the ID of a kvm-pmu-filter object.")
+
+    def test_leading_zero_hint(self):
+        obj = deny(event("010"))
+        self.assert_refused(
+            filter_args(obj), "events[0].select: '010' has a leading zero",
+            hint="Write decimal numbers without leading zeros, hexadecimal "
+            "ones with the prefix 0x.")
 
     def test_not_a_filter(self):
         self.assert_refused(["-accel", "kvm,pmu-filter=io0",

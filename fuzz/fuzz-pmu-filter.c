@@ -114,38 +114,41 @@ static QDict *read_back(Object *obj)
     return dict;
 }
 
-static void check_filter(KVMPMUFilter *filter)
+/* The filter as KVM would get it, checked for either vendor */
+static struct kvm_pmu_event_filter *encode(KVMPMUFilter *filter)
 {
-    g_autofree struct kvm_pmu_event_filter *kf = NULL;
+    uint32_t n;
+    g_autofree KVMPMUEvent *events = kvm_pmu_filter_get_events(filter, &n);
+    struct kvm_pmu_event_filter *kf;
 
-    if (!filter->complete || filter->nevents > KVM_PMU_FILTER_MAX_EVENTS) {
+    if (n > KVM_PMU_FILTER_MAX_EVENTS) {
         abort();
     }
-    for (uint32_t i = 0; i < filter->nevents; i++) {
-        if ((filter->native_events[i].format ==
-             KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY) != filter->masked) {
+    for (uint32_t i = 0; i < n; i++) {
+        if ((events[i].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY) !=
+            (events[0].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY)) {
             abort();
         }
     }
-    if (kvm_x86_pmu_filter_check(filter, NULL)) {
-        kf = kvm_x86_pmu_filter_encode(filter);
-        if (kf->nevents != filter->nevents) {
-            abort();
-        }
+    kvm_x86_pmu_filter_check(events, n, true, NULL);
+    kvm_x86_pmu_filter_check(events, n, false, NULL);
+    kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
+                                   events, n,
+                                   kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+    if (kf->nevents != n) {
+        abort();
     }
+    kvm_x86_pmu_filter_lists(kf, 0xc0, 0);
+    return kf;
 }
 
 static bool same_filter(KVMPMUFilter *a, KVMPMUFilter *b)
 {
-    for (uint32_t i = 0; i < a->nevents && a->nevents == b->nevents; i++) {
-        if (kvm_x86_pmu_encode_event(&a->native_events[i]) !=
-            kvm_x86_pmu_encode_event(&b->native_events[i])) {
-            return false;
-        }
-    }
-    return a->action == b->action && a->nevents == b->nevents &&
-           a->masked == b->masked &&
-           a->x86_fixed_counter_bitmap == b->x86_fixed_counter_bitmap;
+    g_autofree struct kvm_pmu_event_filter *ka = encode(a);
+    g_autofree struct kvm_pmu_event_filter *kb = encode(b);
+
+    return ka->nevents == kb->nevents &&
+           !memcmp(ka, kb, sizeof(*ka) + ka->nevents * sizeof(ka->events[0]));
 }
 
 static void fuzz_props(QDict *props)
@@ -159,7 +162,6 @@ static void fuzz_props(QDict *props)
     if (!obj) {
         return;
     }
-    check_filter(KVM_PMU_FILTER(obj));
     again = read_back(obj);
     copy = create(again, "f1", &error_abort);
     if (!same_filter(KVM_PMU_FILTER(obj), KVM_PMU_FILTER(copy))) {

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 from malformed import corpus  # noqa: E402
-from test_pmu_filter import (SEED_1, SEED_2, masked_events,  # noqa: E402
+from test_pmu_filter import (EXAMPLE_RAW, EXAMPLE_MASKED, masked_events,  # noqa: E402
                              raw_events)
 
 VALUES = ["0", "196", "0xc4", "0XC4", "0xffffffffffffffff",
@@ -19,11 +19,11 @@ VALUES = ["0", "196", "0xc4", "0XC4", "0xffffffffffffffff",
 
 
 def objects():
-    yield SEED_1
-    yield SEED_2
-    yield dict(SEED_1, action="deny", events=raw_events(300))
-    yield dict(SEED_1, events=masked_events(300))
-    yield dict(SEED_1, events=[{"format": "x86-default", "select": "0x1c0",
+    yield EXAMPLE_RAW
+    yield EXAMPLE_MASKED
+    yield dict(EXAMPLE_RAW, action="deny", events=raw_events(300))
+    yield dict(EXAMPLE_RAW, events=masked_events(300))
+    yield dict(EXAMPLE_RAW, events=[{"format": "x86-default", "select": "0x1c0",
                                 "umask": "0x01"}],
                **{"x86-fixed-counter": {"bitmap": "0x7"}})
 

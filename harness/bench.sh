@@ -10,6 +10,7 @@ RUNS=${BENCH_RUNS:-61}
 EVENTS=300          # in each filter, here and in bench/encode-driver.c
 FORMATS="raw x86-default x86-masked-entry"
 OURS="--toggle-collect=kvm_pmu_filter_complete
+      --toggle-collect=kvm_pmu_filter_get_events
       --toggle-collect=kvm_x86_pmu_filter_check
       --toggle-collect=kvm_x86_pmu_filter_encode"
 mkdir -p "$OUT"

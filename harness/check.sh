@@ -33,6 +33,7 @@ meson_suite() {
 
 meson_suite "QEMU unit suite (+ ours)" --suite unit
 meson_suite "qtests" $(for t in $QTESTS; do echo "qtest-x86_64/$t"; done)
+meson_suite "functional test" func-x86_64-kvm_pmu_filter
 
 mkdir -p "$BUILD/e2e"
 if gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \

@@ -19,8 +19,7 @@ for group in "$@"; do
     *)     die "deps.sh: unknown group '$group'" ;;
     esac
 done
-TRIXIE_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-trixie-src.sources
-BACKPORTS_SRC=/etc/apt/sources.list.d/kvm-pmu-filter-bookworm-backports.sources
+SOURCES_DIR=/etc/apt/sources.list.d
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
@@ -32,27 +31,35 @@ meson_new_enough() {
     dpkg --compare-versions "$v" ge 1.5
 }
 
-has_trixie_source() {
-    apt-get source -qq --print-uris qemu/trixie >/dev/null 2>&1
+# QEMU_BASE is in sid's source index, the backport's base in stable's
+has_base_source() {
+    apt-get source -qq --print-uris "qemu=$QEMU_BASE" >/dev/null 2>&1
+}
+
+has_stable_source() {
+    apt-get source -qq --print-uris "qemu/$STABLE_SUITE" >/dev/null 2>&1
+}
+
+has_sources() {
+    has_base_source && has_stable_source && has_backports
 }
 
 has_backports() {
     apt-cache policy 2>/dev/null | grep -q 'bookworm-backports/main'
 }
 
+# add_source TYPE SUITE: an apt source of ours for Debian's SUITE
+add_source() {
+    printf '%s\n' "Types: $1" "URIs: http://deb.debian.org/debian" \
+        "Suites: $2" "Components: main" \
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+        > "$SOURCES_DIR/kvm-pmu-filter-$2-$1.sources"
+}
+
 add_sources() {
-    if ! has_trixie_source; then
-        printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" \
-            "Suites: trixie" "Components: main" \
-            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
-            > "$TRIXIE_SRC"
-    fi
-    if ! has_backports; then
-        printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
-            "Suites: bookworm-backports" "Components: main" \
-            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
-            > "$BACKPORTS_SRC"
-    fi
+    has_base_source || add_source deb-src sid
+    has_stable_source || add_source deb-src "$STABLE_SUITE"
+    has_backports || add_source deb bookworm-backports
 }
 
 missing_bpo=()
@@ -65,7 +72,7 @@ for p in $PKGS; do
     installed "$p" || missing+=("$p")
 done
 need_src=0
-has_trixie_source && has_backports || need_src=1
+has_sources || need_src=1
 
 if [ ${#missing_bpo[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] &&
    [ $need_src -eq 0 ]; then
@@ -77,7 +84,7 @@ cmd="apt-get install -y --no-install-recommends ${missing[*]:-}"
 if [ "$(id -u)" != 0 ]; then
     echo "error: missing packages; as root, run:" >&2
     [ $need_src -eq 0 ] ||
-        echo "  (add deb-src trixie and deb bookworm-backports to apt sources)" >&2
+        echo "  (add deb-src sid and $STABLE_SUITE, and deb bookworm-backports, to apt sources)" >&2
     echo "  apt-get update" >&2
     [ ${#missing_bpo[@]} -eq 0 ] || echo "  $bpo_cmd" >&2
     [ ${#missing[@]} -eq 0 ] || echo "  $cmd" >&2

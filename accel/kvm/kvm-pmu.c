@@ -1,8 +1,9 @@
 /*
  * KVM PMU event filter object
  *
- * Turns the filter the user wrote, where numbers are strings, into
- * native events that an accelerator can encode for its kernel.
+ * Holds a filter as the user wrote it, with numbers as strings, and
+ * turns it into native events that an accelerator encodes for its
+ * kernel.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,6 +13,18 @@
 #include "qapi/qapi-visit-kvm.h"
 #include "qom/object_interfaces.h"
 #include "system/kvm-pmu.h"
+
+struct KVMPMUFilter {
+    Object parent_obj;
+
+    /* As set through the properties; fixed once complete */
+    KvmPmuFilterAction action;
+    KvmPmuFilterEventList *events;
+    KvmPmuX86FixedCounter *x86_fixed_counter;
+
+    bool complete;
+    bool in_use;
+};
 
 /* Longest part of a bad value quoted in an error message */
 #define QUOTE_MAX 32
@@ -29,6 +42,7 @@ static void error_bad_value(Error **errp, const char *str, const char *why)
 bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
                          Error **errp)
 {
+    ERRP_GUARD();
     const char *p = str;
     unsigned base = 10;
     bool overflow = false;
@@ -38,21 +52,22 @@ bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
         base = 16;
         p += 2;
     } else if (p[0] == '0' && p[1]) {
-        error_bad_value(errp, str, "is ambiguous: a decimal number cannot "
-                        "start with 0 (write hexadecimal with 0x)");
+        error_bad_value(errp, str, "has a leading zero");
+        error_append_hint(errp, "Write decimal numbers without leading "
+                          "zeros, hexadecimal ones with the prefix 0x.\n");
         return false;
     }
     if (!*p) {
-        error_bad_value(errp, str, "is not a decimal or 0x-prefixed "
-                        "hexadecimal number");
+        error_bad_value(errp, str, "is not a number");
         return false;
     }
     for (; *p; p++) {
         int digit = g_ascii_xdigit_value(*p);
 
         if (digit < 0 || digit >= base) {
-            error_bad_value(errp, str, "is not a decimal or 0x-prefixed "
-                            "hexadecimal number");
+            error_bad_value(errp, str, "is not a number");
+            error_append_hint(errp, "Write numbers in decimal, or in "
+                              "hexadecimal with the prefix 0x.\n");
             return false;
         }
         overflow |= v > (UINT64_MAX - digit) / base;
@@ -60,7 +75,7 @@ bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
     }
     if (overflow || v > max) {
         g_autofree char *why =
-            g_strdup_printf("is out of range (at most 0x%" PRIx64 ")", max);
+            g_strdup_printf("is larger than 0x%" PRIx64, max);
 
         error_bad_value(errp, str, why);
         return false;
@@ -82,40 +97,56 @@ static bool parse_event_field(unsigned index, const char *field,
     return true;
 }
 
+static bool convert_x86_default(const KvmPmuX86DefaultEvent *in,
+                                unsigned index, KVMPMUEvent *out,
+                                Error **errp)
+{
+    uint64_t select, umask;
+
+    if (!parse_event_field(index, "select", in->select,
+                           KVM_PMU_X86_SELECT_MAX, &select, errp) ||
+        !parse_event_field(index, "umask", in->umask,
+                           KVM_PMU_X86_UMASK_MAX, &umask, errp)) {
+        return false;
+    }
+    out->x86_default.select = select;
+    out->x86_default.umask = umask;
+    return true;
+}
+
+static bool convert_x86_masked(const KvmPmuX86MaskedEntry *in,
+                               unsigned index, KVMPMUEvent *out,
+                               Error **errp)
+{
+    uint64_t select, mask, match;
+
+    if (!parse_event_field(index, "select", in->select,
+                           KVM_PMU_X86_SELECT_MAX, &select, errp) ||
+        !parse_event_field(index, "mask", in->mask,
+                           KVM_PMU_X86_UMASK_MAX, &mask, errp) ||
+        !parse_event_field(index, "match", in->match,
+                           KVM_PMU_X86_UMASK_MAX, &match, errp)) {
+        return false;
+    }
+    out->x86_masked.select = select;
+    out->x86_masked.mask = mask;
+    out->x86_masked.match = match;
+    out->x86_masked.exclude = in->has_exclude && in->exclude;
+    return true;
+}
+
 static bool convert_event(const KvmPmuFilterEvent *in, unsigned index,
                           KVMPMUEvent *out, Error **errp)
 {
-    uint64_t select, umask, mask, match;
-
     out->format = in->format;
     switch (in->format) {
     case KVM_PMU_EVENT_FORMAT_RAW:
         return parse_event_field(index, "code", in->u.raw.code, UINT64_MAX,
                                  &out->code, errp);
     case KVM_PMU_EVENT_FORMAT_X86_DEFAULT:
-        if (!parse_event_field(index, "select", in->u.x86_default.select,
-                               KVM_PMU_X86_SELECT_MAX, &select, errp) ||
-            !parse_event_field(index, "umask", in->u.x86_default.umask,
-                               KVM_PMU_X86_UMASK_MAX, &umask, errp)) {
-            return false;
-        }
-        out->x86_default.select = select;
-        out->x86_default.umask = umask;
-        return true;
+        return convert_x86_default(&in->u.x86_default, index, out, errp);
     case KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY:
-        if (!parse_event_field(index, "select", in->u.x86_masked_entry.select,
-                               KVM_PMU_X86_SELECT_MAX, &select, errp) ||
-            !parse_event_field(index, "mask", in->u.x86_masked_entry.mask,
-                               KVM_PMU_X86_UMASK_MAX, &mask, errp) ||
-            !parse_event_field(index, "match", in->u.x86_masked_entry.match,
-                               KVM_PMU_X86_UMASK_MAX, &match, errp)) {
-            return false;
-        }
-        out->x86_masked.select = select;
-        out->x86_masked.mask = mask;
-        out->x86_masked.match = match;
-        out->x86_masked.exclude = in->u.x86_masked_entry.exclude;
-        return true;
+        return convert_x86_masked(&in->u.x86_masked_entry, index, out, errp);
     default:
         g_assert_not_reached();
     }
@@ -126,142 +157,142 @@ static bool is_masked(const KVMPMUEvent *event)
     return event->format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY;
 }
 
-/*
- * Convert and check the configuration as a whole; change the native
- * filter only if all of it is valid.
- */
-static bool kvm_pmu_filter_convert(KVMPMUFilter *filter, Error **errp)
+/* Convert @list into a new array of native events, or fail */
+static KVMPMUEvent *convert_events(KvmPmuFilterEventList *list,
+                                   uint32_t *nevents, Error **errp)
 {
-    ERRP_GUARD();
-    size_t nevents = QAPI_LIST_LENGTH(filter->events);
+    size_t n = QAPI_LIST_LENGTH(list);
     g_autofree KVMPMUEvent *events = NULL;
-    uint64_t bitmap = 0;
-    KvmPmuFilterEventList *node;
     unsigned i = 0;
 
-    if (nevents > KVM_PMU_FILTER_MAX_EVENTS) {
-        error_setg(errp, "events: %zu events listed, at most %d are allowed",
-                   nevents, KVM_PMU_FILTER_MAX_EVENTS);
-        return false;
+    if (n > KVM_PMU_FILTER_MAX_EVENTS) {
+        error_setg(errp, "events: %zu events is more than the %d allowed",
+                   n, KVM_PMU_FILTER_MAX_EVENTS);
+        return NULL;
     }
-    events = g_new0(KVMPMUEvent, nevents);
-    for (node = filter->events; node; node = node->next, i++) {
-        if (!convert_event(node->value, i, &events[i], errp)) {
-            return false;
+    events = g_new0(KVMPMUEvent, MAX(n, 1));
+    for (; list; list = list->next, i++) {
+        if (!convert_event(list->value, i, &events[i], errp)) {
+            return NULL;
         }
         if (is_masked(&events[i]) != is_masked(&events[0])) {
             error_setg(errp, "events[%u]: x86-masked-entry events cannot be "
                        "mixed with events of other formats", i);
-            return false;
+            return NULL;
         }
     }
+    *nevents = n;
+    return g_steal_pointer(&events);
+}
+
+static bool parse_fixed_counter_bitmap(KVMPMUFilter *filter,
+                                       uint64_t *bitmap, Error **errp)
+{
+    ERRP_GUARD();
+
+    *bitmap = 0;
     if (filter->x86_fixed_counter &&
         !kvm_pmu_parse_value(filter->x86_fixed_counter->bitmap, UINT32_MAX,
-                             &bitmap, errp)) {
+                             bitmap, errp)) {
         error_prepend(errp, "x86-fixed-counter.bitmap: ");
         return false;
     }
-
-    g_free(filter->native_events);
-    filter->native_events = g_steal_pointer(&events);
-    filter->nevents = nevents;
-    filter->masked = nevents && is_masked(&filter->native_events[0]);
-    filter->x86_fixed_counter_bitmap = bitmap;
     return true;
 }
 
-static bool kvm_pmu_filter_check_unused(KVMPMUFilter *filter,
-                                        const char *name, Error **errp)
+static bool kvm_pmu_filter_check_settable(KVMPMUFilter *filter,
+                                          const char *name, Error **errp)
 {
-    if (filter->in_use) {
-        error_setg(errp, "cannot change '%s' of a PMU filter in use", name);
+    if (filter->complete) {
+        error_setg(errp, "cannot change '%s' of an existing kvm-pmu-filter",
+                   name);
+        error_append_hint(errp, "Create a new kvm-pmu-filter object "
+                          "instead.\n");
         return false;
     }
     return true;
 }
 
-static int kvm_pmu_filter_get_action(Object *obj, Error **errp)
+static int kvm_pmu_filter_get_action_prop(Object *obj, Error **errp)
 {
     return KVM_PMU_FILTER(obj)->action;
 }
 
-static void kvm_pmu_filter_set_action(Object *obj, int value, Error **errp)
+static void kvm_pmu_filter_set_action_prop(Object *obj, int value,
+                                           Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(obj);
 
-    if (kvm_pmu_filter_check_unused(filter, "action", errp)) {
+    if (kvm_pmu_filter_check_settable(filter, "action", errp)) {
         filter->action = value;
     }
 }
 
-static void kvm_pmu_filter_get_events(Object *obj, Visitor *v,
-                                      const char *name, void *opaque,
-                                      Error **errp)
+static void kvm_pmu_filter_get_events_prop(Object *obj, Visitor *v,
+                                           const char *name, void *opaque,
+                                           Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(obj);
 
     visit_type_KvmPmuFilterEventList(v, name, &filter->events, errp);
 }
 
-static void kvm_pmu_filter_set_events(Object *obj, Visitor *v,
-                                      const char *name, void *opaque,
-                                      Error **errp)
+static void kvm_pmu_filter_set_events_prop(Object *obj, Visitor *v,
+                                           const char *name, void *opaque,
+                                           Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(obj);
-    KvmPmuFilterEventList *events = NULL, *old;
+    KvmPmuFilterEventList *events = NULL;
 
-    if (!kvm_pmu_filter_check_unused(filter, name, errp) ||
+    if (!kvm_pmu_filter_check_settable(filter, name, errp) ||
         !visit_type_KvmPmuFilterEventList(v, name, &events, errp)) {
         return;
     }
-    old = filter->events;
+    qapi_free_KvmPmuFilterEventList(filter->events);
     filter->events = events;
-    if (filter->complete && !kvm_pmu_filter_convert(filter, errp)) {
-        filter->events = old;
-        old = events;
-    }
-    qapi_free_KvmPmuFilterEventList(old);
 }
 
-static void kvm_pmu_filter_get_x86_fixed_counter(Object *obj, Visitor *v,
-                                                 const char *name,
-                                                 void *opaque, Error **errp)
+static void kvm_pmu_filter_get_x86_fixed_counter_prop(Object *obj,
+                                                      Visitor *v,
+                                                      const char *name,
+                                                      void *opaque,
+                                                      Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(obj);
+    KvmPmuX86FixedCounter none = { .bitmap = (char *)"0" };
+    KvmPmuX86FixedCounter *counter = filter->x86_fixed_counter ?: &none;
 
-    if (!filter->x86_fixed_counter) {
-        error_setg(errp, "'%s' is not set", name);
-        return;
-    }
-    visit_type_KvmPmuX86FixedCounter(v, name, &filter->x86_fixed_counter,
-                                     errp);
+    visit_type_KvmPmuX86FixedCounter(v, name, &counter, errp);
 }
 
-static void kvm_pmu_filter_set_x86_fixed_counter(Object *obj, Visitor *v,
-                                                 const char *name,
-                                                 void *opaque, Error **errp)
+static void kvm_pmu_filter_set_x86_fixed_counter_prop(Object *obj,
+                                                      Visitor *v,
+                                                      const char *name,
+                                                      void *opaque,
+                                                      Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(obj);
-    KvmPmuX86FixedCounter *counter = NULL, *old;
+    KvmPmuX86FixedCounter *counter = NULL;
 
-    if (!kvm_pmu_filter_check_unused(filter, name, errp) ||
+    if (!kvm_pmu_filter_check_settable(filter, name, errp) ||
         !visit_type_KvmPmuX86FixedCounter(v, name, &counter, errp)) {
         return;
     }
-    old = filter->x86_fixed_counter;
+    qapi_free_KvmPmuX86FixedCounter(filter->x86_fixed_counter);
     filter->x86_fixed_counter = counter;
-    if (filter->complete && !kvm_pmu_filter_convert(filter, errp)) {
-        filter->x86_fixed_counter = old;
-        old = counter;
-    }
-    qapi_free_KvmPmuX86FixedCounter(old);
 }
 
 static void kvm_pmu_filter_complete(UserCreatable *uc, Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(uc);
+    g_autofree KVMPMUEvent *events = NULL;
+    uint32_t nevents;
+    uint64_t bitmap;
 
-    filter->complete = kvm_pmu_filter_convert(filter, errp);
+    events = convert_events(filter->events, &nevents, errp);
+    if (events && parse_fixed_counter_bitmap(filter, &bitmap, errp)) {
+        filter->complete = true;
+    }
 }
 
 static bool kvm_pmu_filter_can_be_deleted(UserCreatable *uc)
@@ -269,7 +300,7 @@ static bool kvm_pmu_filter_can_be_deleted(UserCreatable *uc)
     return !KVM_PMU_FILTER(uc)->in_use;
 }
 
-KVMPMUFilter *kvm_pmu_filter_claim(const char *id, Error **errp)
+KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp)
 {
     Object *obj = object_resolve_path_component(object_get_objects_root(),
                                                 id);
@@ -285,8 +316,33 @@ KVMPMUFilter *kvm_pmu_filter_claim(const char *id, Error **errp)
         return NULL;
     }
     assert(filter->complete);
-    filter->in_use = true;
     return filter;
+}
+
+void kvm_pmu_filter_claim(KVMPMUFilter *filter)
+{
+    filter->in_use = true;
+}
+
+KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter)
+{
+    return filter->action;
+}
+
+KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
+                                       uint32_t *nevents)
+{
+    assert(filter->complete);
+    return convert_events(filter->events, nevents, &error_abort);
+}
+
+uint32_t kvm_pmu_filter_get_x86_fixed_counter_bitmap(KVMPMUFilter *filter)
+{
+    uint64_t bitmap;
+
+    assert(filter->complete);
+    parse_fixed_counter_bitmap(filter, &bitmap, &error_abort);
+    return bitmap;
 }
 
 static void kvm_pmu_filter_finalize(Object *obj)
@@ -295,10 +351,9 @@ static void kvm_pmu_filter_finalize(Object *obj)
 
     qapi_free_KvmPmuFilterEventList(filter->events);
     qapi_free_KvmPmuX86FixedCounter(filter->x86_fixed_counter);
-    g_free(filter->native_events);
 }
 
-static void kvm_pmu_filter_class_init(ObjectClass *oc, void *data)
+static void kvm_pmu_filter_class_init(ObjectClass *oc, const void *data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 
@@ -307,19 +362,19 @@ static void kvm_pmu_filter_class_init(ObjectClass *oc, void *data)
 
     object_class_property_add_enum(oc, "action", "KvmPmuFilterAction",
                                    &KvmPmuFilterAction_lookup,
-                                   kvm_pmu_filter_get_action,
-                                   kvm_pmu_filter_set_action);
+                                   kvm_pmu_filter_get_action_prop,
+                                   kvm_pmu_filter_set_action_prop);
     object_class_property_set_description(oc, "action",
         "Whether the guest can count only the listed events (allow) "
         "or all but them (deny)");
-    object_class_property_add(oc, "events", "KvmPmuFilterEvent",
-                              kvm_pmu_filter_get_events,
-                              kvm_pmu_filter_set_events, NULL, NULL);
+    object_class_property_add(oc, "events", "KvmPmuFilterEventList",
+                              kvm_pmu_filter_get_events_prop,
+                              kvm_pmu_filter_set_events_prop, NULL, NULL);
     object_class_property_set_description(oc, "events",
         "The PMU events the filter lists");
     object_class_property_add(oc, "x86-fixed-counter", "KvmPmuX86FixedCounter",
-                              kvm_pmu_filter_get_x86_fixed_counter,
-                              kvm_pmu_filter_set_x86_fixed_counter,
+                              kvm_pmu_filter_get_x86_fixed_counter_prop,
+                              kvm_pmu_filter_set_x86_fixed_counter_prop,
                               NULL, NULL);
     object_class_property_set_description(oc, "x86-fixed-counter",
         "The fixed counters the filter lists, as a bitmap (x86 only)");
@@ -331,7 +386,7 @@ static const TypeInfo kvm_pmu_filter_info = {
     .class_init = kvm_pmu_filter_class_init,
     .instance_size = sizeof(KVMPMUFilter),
     .instance_finalize = kvm_pmu_filter_finalize,
-    .interfaces = (InterfaceInfo[]) {
+    .interfaces = (const InterfaceInfo[]) {
         { TYPE_USER_CREATABLE },
         { }
     },

@@ -37,28 +37,21 @@ typedef struct KVMPMUEvent {
     };
 } KVMPMUEvent;
 
-struct KVMPMUFilter {
-    Object parent_obj;
-
-    /* The configuration as written, returned by qom-get */
-    KvmPmuFilterAction action;
-    KvmPmuFilterEventList *events;
-    KvmPmuX86FixedCounter *x86_fixed_counter;
-
-    /* The same, converted; valid once the object is complete */
-    bool complete;
-    uint32_t nevents;
-    KVMPMUEvent *native_events;
-    bool masked;
-    uint32_t x86_fixed_counter_bitmap;
-
-    /* Set once an accelerator installed the filter */
-    bool in_use;
-};
-
 bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
                          Error **errp);
 
-KVMPMUFilter *kvm_pmu_filter_claim(const char *id, Error **errp);
+KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp);
+
+/*
+ * A filter cannot change once it is created.  An accelerator that
+ * installs a filter claims it; a claimed filter cannot be deleted.
+ */
+void kvm_pmu_filter_claim(KVMPMUFilter *filter);
+
+KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter);
+/* The events in native form, in a new array of *@nevents elements */
+KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
+                                       uint32_t *nevents);
+uint32_t kvm_pmu_filter_get_x86_fixed_counter_bitmap(KVMPMUFilter *filter);
 
 #endif

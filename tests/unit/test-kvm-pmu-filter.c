@@ -96,12 +96,11 @@ static void test_parse_messages(void)
         uint64_t max;
         const char *msg;
     } cases[] = {
-        { "0x100", 0xff, "'0x100' is out of range (at most 0xff)" },
-        { "010", 0xff, "'010' is ambiguous: a decimal number cannot start "
-                       "with 0 (write hexadecimal with 0x)" },
-        { "0x", 0xff, "'0x' is not a decimal or 0x-prefixed hexadecimal "
-                      "number" },
-        { "", 0xff, "'' is not a decimal or 0x-prefixed hexadecimal number" },
+        { "0x100", 0xff, "'0x100' is larger than 0xff" },
+        { "010", 0xff, "'010' has a leading zero" },
+        { "0x", 0xff, "'0x' is not a number" },
+        { "", 0xff, "'' is not a number" },
+        { "0xfg", 0xff, "'0xfg' is not a number" },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -123,18 +122,19 @@ static void test_parse_long_value_quoted_short(void)
 
     g_assert_false(kvm_pmu_parse_value(str, UINT64_MAX, &value, &err));
     g_assert_cmpuint(strlen(error_get_pretty(err)), <, 100);
-    g_assert_true(strstr(error_get_pretty(err), "...' is out of range"));
+    g_assert_true(strstr(error_get_pretty(err), "...' is larger than"));
     error_free(err);
 }
 
-/* Create a filter from a JSON object of its properties */
-static KVMPMUFilter *filter_new(const char *json, Error **errp)
+/* Create filter @id from a JSON object of its properties */
+static KVMPMUFilter *filter_new(const char *id, const char *json,
+                                Error **errp)
 {
     QObject *props = qobject_from_json(json, &error_abort);
     Visitor *v = qobject_input_visitor_new(props);
     Object *obj;
 
-    obj = user_creatable_add_type(TYPE_KVM_PMU_FILTER, "f0",
+    obj = user_creatable_add_type(TYPE_KVM_PMU_FILTER, id,
                                   qobject_to(QDict, props), v, errp);
     visit_free(v);
     qobject_unref(props);
@@ -145,17 +145,17 @@ static KVMPMUFilter *filter_new(const char *json, Error **errp)
     return KVM_PMU_FILTER(obj);
 }
 
-static void filter_del(void)
+static void filter_del(const char *id)
 {
-    g_assert_true(user_creatable_del("f0", &error_abort));
+    g_assert_true(user_creatable_del(id, &error_abort));
 }
 
-/* Creating the filter fails with exactly @msg */
+/* Creating a filter from @json fails with exactly @msg */
 static void assert_filter_error(const char *json, const char *msg)
 {
     Error *err = NULL;
 
-    g_assert_null(filter_new(json, &err));
+    g_assert_null(filter_new("f0", json, &err));
     g_assert_nonnull(err);
     g_assert_cmpstr(error_get_pretty(err), ==, msg);
     error_free(err);
@@ -165,65 +165,78 @@ static void assert_filter_error(const char *json, const char *msg)
 
 static void test_convert_formats(void)
 {
-    KVMPMUFilter *f = filter_new(
+    KVMPMUFilter *f = filter_new("f0",
         "{'action': 'deny', 'events': ["
         " {'format': 'raw', 'code': '0x10000c4'},"
         " {'format': 'raw', 'code': '0xffffffffffffffff'},"
         " {'format': 'x86-default', 'select': '0x1c4', 'umask': '0x5a'},"
         " {'format': 'x86-default', 'select': '60', 'umask': '1'}],"
         " 'x86-fixed-counter': {'bitmap': '0xffffffff'}}", &error_abort);
+    uint32_t n;
+    g_autofree KVMPMUEvent *ev = kvm_pmu_filter_get_events(f, &n);
 
-    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_DENY);
-    g_assert_cmpuint(f->nevents, ==, 4);
-    g_assert_false(f->masked);
-    g_assert_cmpint(f->native_events[0].format, ==, KVM_PMU_EVENT_FORMAT_RAW);
-    g_assert_cmphex(f->native_events[0].code, ==, 0x10000c4);
-    g_assert_cmphex(f->native_events[1].code, ==, UINT64_MAX);
-    g_assert_cmpint(f->native_events[2].format, ==,
-                    KVM_PMU_EVENT_FORMAT_X86_DEFAULT);
-    g_assert_cmphex(f->native_events[2].x86_default.select, ==, 0x1c4);
-    g_assert_cmphex(f->native_events[2].x86_default.umask, ==, 0x5a);
-    g_assert_cmphex(f->native_events[3].x86_default.select, ==, 0x3c);
-    g_assert_cmphex(f->native_events[3].x86_default.umask, ==, 0x01);
-    g_assert_cmphex(f->x86_fixed_counter_bitmap, ==, UINT32_MAX);
-    filter_del();
+    g_assert_cmpint(kvm_pmu_filter_get_action(f), ==,
+                    KVM_PMU_FILTER_ACTION_DENY);
+    g_assert_cmpuint(n, ==, 4);
+    g_assert_cmpint(ev[0].format, ==, KVM_PMU_EVENT_FORMAT_RAW);
+    g_assert_cmphex(ev[0].code, ==, 0x10000c4);
+    g_assert_cmphex(ev[1].code, ==, UINT64_MAX);
+    g_assert_cmpint(ev[2].format, ==, KVM_PMU_EVENT_FORMAT_X86_DEFAULT);
+    g_assert_cmphex(ev[2].x86_default.select, ==, 0x1c4);
+    g_assert_cmphex(ev[2].x86_default.umask, ==, 0x5a);
+    g_assert_cmphex(ev[3].x86_default.select, ==, 0x3c);
+    g_assert_cmphex(ev[3].x86_default.umask, ==, 0x01);
+    g_assert_cmphex(kvm_pmu_filter_get_x86_fixed_counter_bitmap(f), ==,
+                    UINT32_MAX);
+    filter_del("f0");
 }
 
 static void test_convert_masked(void)
 {
-    KVMPMUFilter *f = filter_new(
+    KVMPMUFilter *f = filter_new("f0",
         "{'action': 'allow', 'events': ["
         " {'format': 'x86-masked-entry', 'select': '0xfff', 'mask': '0xff',"
         "  'match': '0', 'exclude': true},"
         " {'format': 'x86-masked-entry', 'select': '0xc5', 'mask': '0x0f',"
-        "  'match': '0x03', 'exclude': false}]}", &error_abort);
+        "  'match': '0x03', 'exclude': false},"
+        " {'format': 'x86-masked-entry', 'select': '0xc6', 'mask': '0',"
+        "  'match': '0'}]}", &error_abort);
+    uint32_t n;
+    g_autofree KVMPMUEvent *ev = kvm_pmu_filter_get_events(f, &n);
 
-    g_assert_true(f->masked);
-    g_assert_cmpuint(f->nevents, ==, 2);
-    g_assert_cmphex(f->native_events[0].x86_masked.select, ==, 0xfff);
-    g_assert_cmphex(f->native_events[0].x86_masked.mask, ==, 0xff);
-    g_assert_cmphex(f->native_events[0].x86_masked.match, ==, 0);
-    g_assert_true(f->native_events[0].x86_masked.exclude);
-    g_assert_cmphex(f->native_events[1].x86_masked.select, ==, 0xc5);
-    g_assert_cmphex(f->native_events[1].x86_masked.mask, ==, 0x0f);
-    g_assert_cmphex(f->native_events[1].x86_masked.match, ==, 0x03);
-    g_assert_false(f->native_events[1].x86_masked.exclude);
-    g_assert_cmphex(f->x86_fixed_counter_bitmap, ==, 0);
-    filter_del();
+    g_assert_cmpuint(n, ==, 3);
+    g_assert_cmpint(ev[0].format, ==, KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY);
+    g_assert_cmphex(ev[0].x86_masked.select, ==, 0xfff);
+    g_assert_cmphex(ev[0].x86_masked.mask, ==, 0xff);
+    g_assert_cmphex(ev[0].x86_masked.match, ==, 0);
+    g_assert_true(ev[0].x86_masked.exclude);
+    g_assert_cmphex(ev[1].x86_masked.select, ==, 0xc5);
+    g_assert_cmphex(ev[1].x86_masked.mask, ==, 0x0f);
+    g_assert_cmphex(ev[1].x86_masked.match, ==, 0x03);
+    g_assert_false(ev[1].x86_masked.exclude);
+    /* exclude defaults to false */
+    g_assert_false(ev[2].x86_masked.exclude);
+    g_assert_cmphex(kvm_pmu_filter_get_x86_fixed_counter_bitmap(f), ==, 0);
+    filter_del("f0");
 }
 
 static void test_empty_allow_list(void)
 {
-    KVMPMUFilter *f = filter_new("{'action': 'allow'}", &error_abort);
+    KVMPMUFilter *f = filter_new("f0", "{'action': 'allow'}", &error_abort);
+    uint32_t n = 1;
+    g_autofree KVMPMUEvent *none = kvm_pmu_filter_get_events(f, &n);
+    g_autofree KVMPMUEvent *empty = NULL;
 
-    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_ALLOW);
-    g_assert_cmpuint(f->nevents, ==, 0);
-    g_assert_false(f->masked);
-    filter_del();
+    g_assert_cmpint(kvm_pmu_filter_get_action(f), ==,
+                    KVM_PMU_FILTER_ACTION_ALLOW);
+    g_assert_cmpuint(n, ==, 0);
+    filter_del("f0");
 
-    f = filter_new("{'action': 'allow', 'events': []}", &error_abort);
-    g_assert_cmpuint(f->nevents, ==, 0);
-    filter_del();
+    f = filter_new("f0", "{'action': 'allow', 'events': []}", &error_abort);
+    n = 1;
+    empty = kvm_pmu_filter_get_events(f, &n);
+    g_assert_cmpuint(n, ==, 0);
+    filter_del("f0");
 }
 
 static char *events_json(unsigned n, const char *event)
@@ -243,12 +256,15 @@ static void test_max_events(void)
     g_autofree char *ok = events_json(KVM_PMU_FILTER_MAX_EVENTS, event);
     g_autofree char *too_many = events_json(KVM_PMU_FILTER_MAX_EVENTS + 1,
                                             event);
-    KVMPMUFilter *f = filter_new(ok, &error_abort);
+    KVMPMUFilter *f = filter_new("f0", ok, &error_abort);
+    uint32_t n;
+    g_autofree KVMPMUEvent *ev = kvm_pmu_filter_get_events(f, &n);
 
-    g_assert_cmpuint(f->nevents, ==, KVM_PMU_FILTER_MAX_EVENTS);
-    filter_del();
+    g_assert_cmpuint(n, ==, KVM_PMU_FILTER_MAX_EVENTS);
+    g_assert_cmphex(ev[KVM_PMU_FILTER_MAX_EVENTS - 1].code, ==, 0xc4);
+    filter_del("f0");
     assert_filter_error(too_many,
-                        "events: 301 events listed, at most 300 are allowed");
+                        "events: 301 events is more than the 300 allowed");
 }
 
 static void test_errors(void)
@@ -258,105 +274,114 @@ static void test_errors(void)
         " {'format': 'raw', 'code': '1'}, {'format': 'raw', 'code': '2'},"
         " {'format': 'raw', 'code': '3'},"
         " {'format': 'x86-default', 'select': '0xc4', 'umask': '0x100'}]}",
-        "events[3].umask: '0x100' is out of range (at most 0xff)");
+        "events[3].umask: '0x100' is larger than 0xff");
     assert_filter_error(
         "{'action': 'allow', 'events': ["
         " {'format': 'x86-default', 'select': '0x1000', 'umask': '0'}]}",
-        "events[0].select: '0x1000' is out of range (at most 0xfff)");
+        "events[0].select: '0x1000' is larger than 0xfff");
     assert_filter_error(
         "{'action': 'allow', 'events': [{'format': 'raw', 'code': ''}]}",
-        "events[0].code: '' is not a decimal or 0x-prefixed hexadecimal "
-        "number");
+        "events[0].code: '' is not a number");
     assert_filter_error(
         "{'action': 'allow', 'events': ["
         " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
-        "  'match': '0x100', 'exclude': false}]}",
-        "events[0].match: '0x100' is out of range (at most 0xff)");
+        "  'match': '0x100'}]}",
+        "events[0].match: '0x100' is larger than 0xff");
     assert_filter_error(
         "{'action': 'allow', 'events': ["
         " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '-1',"
-        "  'match': '0', 'exclude': false}]}",
-        "events[0].mask: '-1' is not a decimal or 0x-prefixed hexadecimal "
-        "number");
+        "  'match': '0'}]}",
+        "events[0].mask: '-1' is not a number");
     assert_filter_error(
         "{'action': 'allow', 'events': ["
         " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
-        "  'match': '0', 'exclude': false},"
+        "  'match': '0'},"
         " {'format': 'raw', 'code': '0xc5'}]}",
         "events[1]: x86-masked-entry events cannot be mixed with events of "
         "other formats");
     assert_filter_error(
         "{'action': 'allow', 'events': [{'format': 'raw', 'code': '0xc5'},"
         " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
-        "  'match': '0', 'exclude': false}]}",
+        "  'match': '0'}]}",
         "events[1]: x86-masked-entry events cannot be mixed with events of "
         "other formats");
     assert_filter_error(
         "{'action': 'allow', 'x86-fixed-counter': {'bitmap': '0x100000000'}}",
-        "x86-fixed-counter.bitmap: '0x100000000' is out of range "
-        "(at most 0xffffffff)");
+        "x86-fixed-counter.bitmap: '0x100000000' is larger than 0xffffffff");
+    assert_filter_error(
+        "{'action': 'allow', 'x86-fixed-counter': {'bitmap': '07'}}",
+        "x86-fixed-counter.bitmap: '07' has a leading zero");
 }
 
-static void test_set_after_complete(void)
+static void test_immutable(void)
 {
-    KVMPMUFilter *f = filter_new(
+    KVMPMUFilter *f = filter_new("f0",
         "{'action': 'allow', 'events': [{'format': 'raw', 'code': '0xc4'}]}",
         &error_abort);
-    QObject *bad = qobject_from_json(
-        "[{'format': 'x86-default', 'select': '0xc4', 'umask': '256'}]",
-        &error_abort);
-    QObject *good = qobject_from_json(
-        "[{'format': 'raw', 'code': '0xc5'}, {'format': 'raw', 'code': '7'}]",
-        &error_abort);
+    QObject *events = qobject_from_json(
+        "[{'format': 'raw', 'code': '0xc5'}]", &error_abort);
+    QObject *counter = qobject_from_json("{'bitmap': '1'}", &error_abort);
+    uint32_t n;
+    g_autofree KVMPMUEvent *ev = NULL;
     Error *err = NULL;
 
-    g_assert_false(object_property_set_qobject(OBJECT(f), "events", bad,
+    g_assert_false(object_property_set_qobject(OBJECT(f), "events", events,
                                                &err));
-    error_free_or_abort(&err);
-    g_assert_cmpuint(f->nevents, ==, 1);
-    g_assert_cmphex(f->native_events[0].code, ==, 0xc4);
-
-    g_assert_true(object_property_set_qobject(OBJECT(f), "events", good,
-                                              &error_abort));
-    g_assert_cmpuint(f->nevents, ==, 2);
-    g_assert_cmphex(f->native_events[1].code, ==, 7);
-
-    g_assert_false(object_property_set_str(OBJECT(f), "x86-fixed-counter",
-                                           "1", &err));
-    error_free_or_abort(&err);
-    qobject_unref(bad);
-    qobject_unref(good);
-    filter_del();
-}
-
-static void test_in_use(void)
-{
-    KVMPMUFilter *f = filter_new("{'action': 'deny'}", &error_abort);
-    Error *err = NULL;
-
-    g_assert_true(kvm_pmu_filter_claim("f0", &error_abort) == f);
-    g_assert_false(object_property_set_str(OBJECT(f), "action", "allow",
-                                           &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
-                    "cannot change 'action' of a PMU filter in use");
-    error_free(err);
-    err = NULL;
-    g_assert_cmpint(f->action, ==, KVM_PMU_FILTER_ACTION_DENY);
-    g_assert_false(user_creatable_del("f0", &err));
+                    "cannot change 'events' of an existing kvm-pmu-filter");
+    error_free_or_abort(&err);
+    g_assert_false(object_property_set_qobject(OBJECT(f), "x86-fixed-counter",
+                                               counter, &err));
+    error_free_or_abort(&err);
+    g_assert_false(object_property_set_str(OBJECT(f), "action", "deny",
+                                           &err));
     error_free_or_abort(&err);
 
-    f->in_use = false;
-    filter_del();
+    ev = kvm_pmu_filter_get_events(f, &n);
+    g_assert_cmpuint(n, ==, 1);
+    g_assert_cmphex(ev[0].code, ==, 0xc4);
+    g_assert_cmpint(kvm_pmu_filter_get_action(f), ==,
+                    KVM_PMU_FILTER_ACTION_ALLOW);
+    g_assert_cmphex(kvm_pmu_filter_get_x86_fixed_counter_bitmap(f), ==, 0);
+    qobject_unref(events);
+    qobject_unref(counter);
+    filter_del("f0");
 }
 
-static void test_claim_errors(void)
+static void test_find(void)
 {
+    KVMPMUFilter *f = filter_new("f0", "{'action': 'deny'}", &error_abort);
+    Object *other;
     Error *err = NULL;
 
-    g_assert_null(kvm_pmu_filter_claim("nope", &err));
+    g_assert_true(kvm_pmu_filter_find("f0", &error_abort) == f);
+    g_assert_null(kvm_pmu_filter_find("nope", &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "there is no object with ID 'nope'");
     error_free(err);
+    err = NULL;
+    other = object_new(TYPE_CONTAINER);
+    object_property_add_child(object_get_objects_root(), "c0", other);
+    g_assert_null(kvm_pmu_filter_find("c0", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "object 'c0' is not a kvm-pmu-filter");
+    error_free(err);
+    object_unparent(other);
+    object_unref(other);
+    /* finding a filter does not claim it */
+    filter_del("f0");
+}
+
+/* A claimed filter stays: this test leaves it behind */
+static void test_claimed(void)
+{
+    KVMPMUFilter *f = filter_new("busy", "{'action': 'deny'}", &error_abort);
+    Error *err = NULL;
+
+    kvm_pmu_filter_claim(f);
+    g_assert_false(user_creatable_del("busy", &err));
+    error_free_or_abort(&err);
+    g_assert_true(kvm_pmu_filter_find("busy", &error_abort) == f);
 }
 
 int main(int argc, char **argv)
@@ -374,9 +399,8 @@ int main(int argc, char **argv)
                     test_empty_allow_list);
     g_test_add_func("/kvm-pmu-filter/convert/max-events", test_max_events);
     g_test_add_func("/kvm-pmu-filter/convert/errors", test_errors);
-    g_test_add_func("/kvm-pmu-filter/object/set-after-complete",
-                    test_set_after_complete);
-    g_test_add_func("/kvm-pmu-filter/object/in-use", test_in_use);
-    g_test_add_func("/kvm-pmu-filter/object/claim-errors", test_claim_errors);
+    g_test_add_func("/kvm-pmu-filter/object/immutable", test_immutable);
+    g_test_add_func("/kvm-pmu-filter/object/find", test_find);
+    g_test_add_func("/kvm-pmu-filter/object/claimed", test_claimed);
     return g_test_run();
 }

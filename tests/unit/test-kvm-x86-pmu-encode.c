@@ -37,41 +37,38 @@ static KVMPMUEvent masked(uint16_t select, uint8_t mask, uint8_t match,
 typedef struct EncodeCase {
     KVMPMUEvent event;
     uint64_t encoded;
-    uint16_t select;
 } EncodeCase;
 
 static void test_encode_events(void)
 {
     /* expected values computed by hand from the kernel's layouts */
     const EncodeCase cases[] = {
-        { raw(0xc4), 0xc4, 0xc4 },
-        { raw(0xffffffffffffffffULL), 0xffffffffffffffffULL, 0xfff },
-        { raw(0x0000000f000001c0ULL), 0x0000000f000001c0ULL, 0xfc0 },
-        { x86_default(0xc4, 0x00), 0x00c4, 0xc4 },
-        { x86_default(0x3c, 0x01), 0x013c, 0x3c },
-        { x86_default(0x2e, 0x4f), 0x4f2e, 0x2e },
-        { x86_default(0xff, 0xff), 0xffff, 0xff },
+        { raw(0xc4), 0xc4 },
+        { raw(0xffffffffffffffffULL), 0xffffffffffffffffULL },
+        { raw(0x0000000f000001c0ULL), 0x0000000f000001c0ULL },
+        { x86_default(0xc4, 0x00), 0x00c4 },
+        { x86_default(0x3c, 0x01), 0x013c },
+        { x86_default(0x2e, 0x4f), 0x4f2e },
+        { x86_default(0xff, 0xff), 0xffff },
         /* AMD: select bits 11:8 go to bits 35:32 */
-        { x86_default(0x1c0, 0x00), 0x00000001000000c0ULL, 0x1c0 },
-        { x86_default(0xfff, 0xff), 0x0000000f0000ffffULL, 0xfff },
-        { x86_default(0x100, 0x01), 0x0000000100000100ULL, 0x100 },
+        { x86_default(0x1c0, 0x00), 0x00000001000000c0ULL },
+        { x86_default(0xfff, 0xff), 0x0000000f0000ffffULL },
+        { x86_default(0x100, 0x01), 0x0000000100000100ULL },
         /*
          * masked: select 7:0, match 15:8, select 11:8 in 35:32,
          * exclude 55, mask 63:56
          */
-        { masked(0xc4, 0xff, 0x00, true), 0xff800000000000c4ULL, 0xc4 },
-        { masked(0xc5, 0xff, 0x00, false), 0xff000000000000c5ULL, 0xc5 },
-        { masked(0x2e, 0x0f, 0x01, false), 0x0f0000000000012eULL, 0x2e },
-        { masked(0xfff, 0x00, 0xff, true), 0x0080000f0000ffffULL, 0xfff },
-        { masked(0x000, 0x00, 0x00, false), 0, 0 },
+        { masked(0xc4, 0xff, 0x00, true), 0xff800000000000c4ULL },
+        { masked(0xc5, 0xff, 0x00, false), 0xff000000000000c5ULL },
+        { masked(0x2e, 0x0f, 0x01, false), 0x0f0000000000012eULL },
+        { masked(0xfff, 0x00, 0xff, true), 0x0080000f0000ffffULL },
+        { masked(0x000, 0x00, 0x00, false), 0 },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         g_test_message("case %zu", i);
         g_assert_cmphex(kvm_x86_pmu_encode_event(&cases[i].event), ==,
                         cases[i].encoded);
-        g_assert_cmphex(kvm_x86_pmu_event_select(&cases[i].event), ==,
-                        cases[i].select);
     }
 }
 
@@ -80,14 +77,9 @@ static void test_encode_filter(void)
     KVMPMUEvent events[] = {
         raw(0xc4), x86_default(0x3c, 0x01), x86_default(0x1c0, 0x02),
     };
-    KVMPMUFilter filter = {
-        .action = KVM_PMU_FILTER_ACTION_DENY,
-        .nevents = ARRAY_SIZE(events),
-        .native_events = events,
-        .x86_fixed_counter_bitmap = 0x5,
-    };
     g_autofree struct kvm_pmu_event_filter *kf =
-        kvm_x86_pmu_filter_encode(&filter);
+        kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_DENY, events,
+                                  ARRAY_SIZE(events), 0x5);
     const uint32_t header[8] = { 1, 3, 0x5, 0, 0, 0, 0, 0 };
 
     /* the header as the kernel reads it: action, nevents, bitmap, flags */
@@ -102,14 +94,9 @@ static void test_encode_masked_filter(void)
     KVMPMUEvent events[] = {
         masked(0xc4, 0xff, 0x00, true), masked(0xc5, 0x01, 0x01, false),
     };
-    KVMPMUFilter filter = {
-        .action = KVM_PMU_FILTER_ACTION_ALLOW,
-        .nevents = ARRAY_SIZE(events),
-        .native_events = events,
-        .masked = true,
-    };
     g_autofree struct kvm_pmu_event_filter *kf =
-        kvm_x86_pmu_filter_encode(&filter);
+        kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_ALLOW, events,
+                                  ARRAY_SIZE(events), 0);
 
     g_assert_cmpuint(kf->action, ==, 0);
     g_assert_cmpuint(kf->nevents, ==, 2);
@@ -121,12 +108,9 @@ static void test_encode_masked_filter(void)
 
 static void test_encode_empty_allow(void)
 {
-    KVMPMUFilter filter = {
-        .action = KVM_PMU_FILTER_ACTION_ALLOW,
-        .x86_fixed_counter_bitmap = UINT32_MAX,
-    };
     g_autofree struct kvm_pmu_event_filter *kf =
-        kvm_x86_pmu_filter_encode(&filter);
+        kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_ALLOW, NULL, 0,
+                                  UINT32_MAX);
     const uint32_t header[8] = { 0, 0, UINT32_MAX, 0, 0, 0, 0, 0 };
 
     g_assert_cmpmem(kf, sizeof(header), header, sizeof(header));
@@ -136,31 +120,16 @@ static void test_encode_max_events(void)
 {
     g_autofree KVMPMUEvent *events =
         g_new(KVMPMUEvent, KVM_PMU_FILTER_MAX_EVENTS);
-    KVMPMUFilter filter = {
-        .action = KVM_PMU_FILTER_ACTION_DENY,
-        .nevents = KVM_PMU_FILTER_MAX_EVENTS,
-        .native_events = events,
-    };
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
 
     for (int i = 0; i < KVM_PMU_FILTER_MAX_EVENTS; i++) {
         events[i] = x86_default(i & 0xfff, i >> 8);
     }
-    kf = kvm_x86_pmu_filter_encode(&filter);
+    kf = kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_DENY, events,
+                                   KVM_PMU_FILTER_MAX_EVENTS, 0);
     g_assert_cmpuint(kf->nevents, ==, 300);
     g_assert_cmphex(kf->events[0], ==, 0);
     g_assert_cmphex(kf->events[299], ==, 0x000000010000012bULL);
-}
-
-static bool check_one(KVMPMUEvent event, Error **errp)
-{
-    KVMPMUFilter filter = {
-        .action = KVM_PMU_FILTER_ACTION_DENY,
-        .nevents = 1,
-        .native_events = &event,
-    };
-
-    return kvm_x86_pmu_filter_check(&filter, errp);
 }
 
 static void test_check_raw_bits(void)
@@ -173,17 +142,74 @@ static void test_check_raw_bits(void)
     Error *err = NULL;
 
     for (int i = 0; i < ARRAY_SIZE(good); i++) {
-        g_assert_true(check_one(raw(good[i]), &error_abort));
+        KVMPMUEvent event = raw(good[i]);
+
+        g_assert_true(kvm_x86_pmu_filter_check(&event, 1, true,
+                                               &error_abort));
     }
     for (int i = 0; i < ARRAY_SIZE(bad); i++) {
-        g_assert_false(check_one(raw(bad[i]), &err));
-        g_assert_nonnull(strstr(error_get_pretty(err), "events[0]: raw code"));
+        KVMPMUEvent events[] = { raw(0xc4), raw(bad[i]) };
+
+        g_assert_false(kvm_x86_pmu_filter_check(events, 2, false, &err));
+        g_assert_nonnull(strstr(error_get_pretty(err), "events[1]: code"));
         error_free(err);
         err = NULL;
     }
-    /* the other formats cannot encode stray bits */
-    g_assert_true(check_one(x86_default(0xfff, 0xff), &error_abort));
-    g_assert_true(check_one(masked(0xfff, 0xff, 0xff, true), &error_abort));
+}
+
+static void test_check_intel_masked_select(void)
+{
+    KVMPMUEvent wide = masked(0x1c4, 0xff, 0x00, false);
+    KVMPMUEvent narrow = masked(0xff, 0xff, 0x00, false);
+    KVMPMUEvent plain = x86_default(0xfff, 0xff);
+    Error *err = NULL;
+
+    g_assert_true(kvm_x86_pmu_filter_check(&wide, 1, false, &error_abort));
+    g_assert_true(kvm_x86_pmu_filter_check(&narrow, 1, true, &error_abort));
+    /* KVM drops plain events it cannot match rather than refusing them */
+    g_assert_true(kvm_x86_pmu_filter_check(&plain, 1, true, &error_abort));
+    g_assert_false(kvm_x86_pmu_filter_check(&wide, 1, true, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "events[0]: select 0x1c4 is "
+                    "wider than the 8 bits of Intel event selects");
+    error_free(err);
+}
+
+typedef struct ListsCase {
+    const char *what;
+    KVMPMUEvent events[3];
+    uint32_t nevents;
+    bool lists;
+} ListsCase;
+
+static void test_lists(void)
+{
+    /* does the filter list event 0xc0, umask 0x00 (instructions)? */
+    const ListsCase cases[] = {
+        { "empty", { }, 0, false },
+        { "raw", { raw(0xc0) }, 1, true },
+        { "raw, other umask", { raw(0x01c0) }, 1, false },
+        { "default", { x86_default(0x3c, 0), x86_default(0xc0, 0) }, 2, true },
+        { "select 11:8", { x86_default(0x1c0, 0) }, 1, false },
+        { "masked all", { masked(0xc0, 0x00, 0x00, false) }, 1, true },
+        { "masked match", { masked(0xc0, 0x01, 0x00, false) }, 1, true },
+        { "masked no match", { masked(0xc0, 0x01, 0x01, false) }, 1, false },
+        { "masked excluded", { masked(0xc0, 0x00, 0x00, false),
+                               masked(0xc0, 0xff, 0x00, true) }, 2, false },
+        { "exclude other umask", { masked(0xc0, 0x00, 0x00, false),
+                                   masked(0xc0, 0xff, 0x01, true) }, 2, true },
+        { "exclude only", { masked(0xc0, 0x00, 0x00, true) }, 1, false },
+        { "other select", { masked(0xc4, 0x00, 0x00, false) }, 1, false },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_autofree struct kvm_pmu_event_filter *kf =
+            kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_DENY,
+                                      cases[i].events, cases[i].nevents, 0);
+
+        g_test_message("%s", cases[i].what);
+        g_assert_cmpint(kvm_x86_pmu_filter_lists(kf, 0xc0, 0x00), ==,
+                        cases[i].lists);
+    }
 }
 
 int main(int argc, char **argv)
@@ -198,5 +224,8 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-x86-pmu-encode/max-events", test_encode_max_events);
     g_test_add_func("/kvm-x86-pmu-encode/check-raw-bits",
                     test_check_raw_bits);
+    g_test_add_func("/kvm-x86-pmu-encode/check-intel-masked-select",
+                    test_check_intel_masked_select);
+    g_test_add_func("/kvm-x86-pmu-encode/lists", test_lists);
     return g_test_run();
 }

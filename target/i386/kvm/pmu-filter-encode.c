@@ -14,6 +14,11 @@ static uint64_t encode_select(uint16_t select)
     return (select & 0xff) | ((uint64_t)(select >> 8) << 32);
 }
 
+static uint16_t decode_select(uint64_t event)
+{
+    return (event & 0xff) | (((event >> 32) & 0xf) << 8);
+}
+
 uint64_t kvm_x86_pmu_encode_event(const KVMPMUEvent *event)
 {
     switch (event->format) {
@@ -32,29 +37,30 @@ uint64_t kvm_x86_pmu_encode_event(const KVMPMUEvent *event)
     }
 }
 
-/* The event select as the kernel reads it from the encoded event */
-uint16_t kvm_x86_pmu_event_select(const KVMPMUEvent *event)
-{
-    uint64_t raw = kvm_x86_pmu_encode_event(event);
-
-    return (raw & 0xff) | (((raw >> 32) & 0xf) << 8);
-}
-
 /*
- * KVM drops plain events with bits outside the event select and unit
- * mask instead of refusing them; refuse them here, or a deny-list
- * would silently lose entries.
+ * Refuse what KVM would not take as written: it silently drops plain
+ * events with bits outside event select and unit mask, so a deny-list
+ * would lose them, and it refuses masked entries whose select is wider
+ * than the host's.
  */
-bool kvm_x86_pmu_filter_check(const KVMPMUFilter *filter, Error **errp)
+bool kvm_x86_pmu_filter_check(const KVMPMUEvent *events, uint32_t nevents,
+                              bool intel, Error **errp)
 {
-    for (uint32_t i = 0; i < filter->nevents; i++) {
-        const KVMPMUEvent *event = &filter->native_events[i];
+    for (uint32_t i = 0; i < nevents; i++) {
+        const KVMPMUEvent *event = &events[i];
 
         if (event->format == KVM_PMU_EVENT_FORMAT_RAW &&
             (event->code & ~KVM_X86_PMU_RAW_EVENT_MASK)) {
-            error_setg(errp, "events[%u]: raw code 0x%" PRIx64 " has bits "
+            error_setg(errp, "events[%u]: code 0x%" PRIx64 " has bits "
                        "outside event select and unit mask (0x%llx)",
                        i, event->code, KVM_X86_PMU_RAW_EVENT_MASK);
+            return false;
+        }
+        if (event->format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY &&
+            intel && event->x86_masked.select > KVM_X86_PMU_INTEL_SELECT_MAX) {
+            error_setg(errp, "events[%u]: select 0x%x is wider than the "
+                       "8 bits of Intel event selects",
+                       i, event->x86_masked.select);
             return false;
         }
     }
@@ -62,18 +68,49 @@ bool kvm_x86_pmu_filter_check(const KVMPMUFilter *filter, Error **errp)
 }
 
 struct kvm_pmu_event_filter *kvm_x86_pmu_filter_encode(
-    const KVMPMUFilter *filter)
+    KvmPmuFilterAction action, const KVMPMUEvent *events, uint32_t nevents,
+    uint32_t fixed_counter_bitmap)
 {
     struct kvm_pmu_event_filter *kf;
+    bool masked = nevents &&
+        events[0].format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY;
 
-    kf = g_malloc0(sizeof(*kf) + filter->nevents * sizeof(kf->events[0]));
-    kf->action = filter->action == KVM_PMU_FILTER_ACTION_ALLOW ?
+    kf = g_malloc0(sizeof(*kf) + nevents * sizeof(kf->events[0]));
+    kf->action = action == KVM_PMU_FILTER_ACTION_ALLOW ?
                  KVM_PMU_EVENT_ALLOW : KVM_PMU_EVENT_DENY;
-    kf->nevents = filter->nevents;
-    kf->fixed_counter_bitmap = filter->x86_fixed_counter_bitmap;
-    kf->flags = filter->masked ? KVM_PMU_EVENT_FLAG_MASKED_EVENTS : 0;
-    for (uint32_t i = 0; i < filter->nevents; i++) {
-        kf->events[i] = kvm_x86_pmu_encode_event(&filter->native_events[i]);
+    kf->nevents = nevents;
+    kf->fixed_counter_bitmap = fixed_counter_bitmap;
+    kf->flags = masked ? KVM_PMU_EVENT_FLAG_MASKED_EVENTS : 0;
+    for (uint32_t i = 0; i < nevents; i++) {
+        kf->events[i] = kvm_x86_pmu_encode_event(&events[i]);
     }
     return kf;
+}
+
+/*
+ * Whether KVM applies the action of @kf to the general-purpose counter
+ * event @select/@umask: an entry that includes it matches, and no entry
+ * that excludes it does.  Plain events are masked entries that compare
+ * all unit mask bits.
+ */
+bool kvm_x86_pmu_filter_lists(const struct kvm_pmu_event_filter *kf,
+                              uint16_t select, uint8_t umask)
+{
+    bool masked = kf->flags & KVM_PMU_EVENT_FLAG_MASKED_EVENTS;
+    bool included = false;
+
+    for (uint32_t i = 0; i < kf->nevents; i++) {
+        uint64_t entry = kf->events[i];
+        uint8_t mask = masked ? entry >> 56 : 0xff;
+        uint8_t match = entry >> 8;
+
+        if (decode_select(entry) != select || (umask & mask) != match) {
+            continue;
+        }
+        if (masked && (entry & KVM_PMU_MASKED_ENTRY_EXCLUDE)) {
+            return false;
+        }
+        included = true;
+    }
+    return included;
 }

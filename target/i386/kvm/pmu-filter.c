@@ -14,124 +14,146 @@
 #include "cpu.h"
 #include "host-cpu.h"
 #include "kvm_i386.h"
+#include "tdx.h"
 #include "pmu-filter.h"
 #include "trace.h"
 
-static bool host_is_intel(void)
+/* Events that Intel's fixed counters count, by counter index */
+static const struct {
+    uint8_t select;
+    uint8_t umask;
+    const char *name;
+} fixed_counter_events[] = {
+    { 0xc0, 0x00, "instructions retired" },
+    { 0x3c, 0x00, "core cycles" },
+};
+
+/*
+ * KVM filters general-purpose and fixed counters separately, so a
+ * filter that lists instructions retired but not fixed counter 0
+ * leaves the guest a second way to count them (deny), or breaks
+ * software that counts them on the fixed counter (allow).
+ */
+static void warn_fixed_counter_mismatch(const char *id,
+                                        const struct kvm_pmu_event_filter *kf)
 {
-    char vendor[CPUID_VENDOR_SZ + 1];
+    const char *verb = kf->action == KVM_PMU_EVENT_ALLOW ? "allows" : "denies";
 
-    host_cpu_vendor_fms(vendor, NULL, NULL, NULL);
-    return g_str_equal(vendor, CPUID_VENDOR_INTEL);
-}
-
-static bool host_kvm_has_pmu(KVMState *s)
-{
-    g_autofree char *enable_pmu = NULL;
-
-    if (g_file_get_contents("/sys/module/kvm/parameters/enable_pmu",
-                            &enable_pmu, NULL, NULL) &&
-        enable_pmu[0] == 'N') {
-        return false;
-    }
-    return !host_is_intel() ||
-           (kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EAX) & 0xff) != 0;
-}
-
-static void warn_filter_without_effect(KVMState *s, const char *id)
-{
-    if (!host_kvm_has_pmu(s)) {
-        warn_report("pmu-filter: KVM gives guests no PMU on this host; "
-                    "filter '%s' is installed but has no effect", id);
-    } else if (first_cpu && !X86_CPU(first_cpu)->enable_pmu) {
-        warn_report("pmu-filter: the guest CPU has no PMU (pmu=off); "
-                    "filter '%s' is installed but has no effect", id);
-    }
-}
-
-static void warn_surprises(const KVMPMUFilter *filter, const char *id)
-{
-    if (filter->action == KVM_PMU_FILTER_ACTION_ALLOW &&
-        !filter->x86_fixed_counter) {
-        warn_report("pmu-filter: allow-list '%s' has no x86-fixed-counter, "
-                    "so the guest can use no fixed counter", id);
-    }
-    if (filter->masked || !host_is_intel()) {
-        return;
-    }
-    for (uint32_t i = 0; i < filter->nevents; i++) {
-        uint16_t select = kvm_x86_pmu_event_select(&filter->native_events[i]);
-
-        if (select & KVM_X86_PMU_SELECT_HIGH) {
-            warn_report("pmu-filter: '%s' events[%u]: KVM drops events with "
-                        "select bits 11:8 (0x%x) on Intel, where no event "
-                        "has them", id, i, select);
-            return;
+    for (int i = 0; i < ARRAY_SIZE(fixed_counter_events); i++) {
+        if (kvm_x86_pmu_filter_lists(kf, fixed_counter_events[i].select,
+                                     fixed_counter_events[i].umask) &&
+            !(kf->fixed_counter_bitmap & BIT(i))) {
+            warn_report("PMU event filter '%s' %s event 0x%02x (%s) but not "
+                        "fixed counter %d, which counts the same event",
+                        id, verb, fixed_counter_events[i].select,
+                        fixed_counter_events[i].name, i);
         }
     }
 }
 
-static void trace_filter(const char *id, struct kvm_pmu_event_filter *kf)
+/* Whether KVM gives guests a PMU at all (its enable_pmu parameter) */
+static bool kvm_x86_guests_have_pmu(KVMState *s)
+{
+    if (kvm_check_extension(s, KVM_CAP_PMU_CAPABILITY)) {
+        return true;
+    }
+    if (is_host_cpu_intel()) {
+        return kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EAX) & 0xff;
+    }
+    return kvm_arch_get_supported_cpuid(s, 0x80000001, 0, R_ECX) &
+           CPUID_EXT3_PERFCORE;
+}
+
+static void trace_filter(KVMState *s, const char *id,
+                         const struct kvm_pmu_event_filter *kf)
 {
     trace_kvm_x86_pmu_filter_install(id, kf->action, kf->flags, kf->nevents,
                                      kf->fixed_counter_bitmap);
     for (uint32_t i = 0; i < kf->nevents; i++) {
         trace_kvm_x86_pmu_filter_event(i, kf->events[i]);
     }
+    if (!kvm_x86_guests_have_pmu(s)) {
+        trace_kvm_x86_pmu_filter_no_pmu(id, "KVM gives guests no PMU");
+    } else if (first_cpu && !X86_CPU(first_cpu)->enable_pmu) {
+        trace_kvm_x86_pmu_filter_no_pmu(id, "the guest CPU has pmu=off");
+    }
 }
 
-static bool kvm_x86_pmu_filter_install(KVMState *s, Error **errp)
+static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
+                                         Error **errp)
 {
-    ERRP_GUARD();
-    const char *id = s->pmu_filter;
-    KVMPMUFilter *filter = kvm_pmu_filter_claim(id, errp);
-    g_autofree struct kvm_pmu_event_filter *kf = NULL;
-    int ret;
-
-    if (!filter) {
-        error_prepend(errp, "pmu-filter: ");
+    if (is_tdx_vm()) {
+        error_setg(errp, "KVM does not filter the PMU events of TDX guests");
+        error_append_hint(errp, "The TDX module, not KVM, gives TDX guests "
+                          "their PMU.\n");
         return false;
     }
     if (kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_FILTER) <= 0) {
-        error_setg(errp, "pmu-filter: KVM does not support PMU event filters "
-                   "(KVM_CAP_PMU_EVENT_FILTER)");
+        error_setg(errp, "KVM does not support PMU event filters");
         return false;
     }
-    if (filter->masked &&
+    if (masked &&
         kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
-        error_setg(errp, "pmu-filter: KVM does not support x86-masked-entry "
-                   "events (KVM_CAP_PMU_EVENT_MASKED_EVENTS)");
+        error_setg(errp, "KVM does not support x86-masked-entry events");
         return false;
     }
+    return true;
+}
 
-    if (!kvm_x86_pmu_filter_check(filter, errp)) {
-        error_prepend(errp, "pmu-filter: '%s' ", id);
+static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
+                                       Error **errp)
+{
+    ERRP_GUARD();
+    KVMPMUFilter *filter = kvm_pmu_filter_find(id, errp);
+    g_autofree KVMPMUEvent *events = NULL;
+    g_autofree struct kvm_pmu_event_filter *kf = NULL;
+    bool intel = is_host_cpu_intel();
+    uint32_t nevents;
+    int ret;
+
+    if (!filter) {
         return false;
     }
-
-    kf = kvm_x86_pmu_filter_encode(filter);
-    trace_filter(id, kf);
+    events = kvm_pmu_filter_get_events(filter, &nevents);
+    if (!kvm_x86_pmu_filter_check(events, nevents, intel, errp)) {
+        error_prepend(errp, "PMU event filter '%s': ", id);
+        return false;
+    }
+    kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
+                                   events, nevents,
+                                   kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+    if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
+        return false;
+    }
+    trace_filter(s, id, kf);
     ret = kvm_vm_ioctl(s, KVM_SET_PMU_EVENT_FILTER, kf);
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "pmu-filter: KVM refused filter '%s'%s",
-                         id, ret == -EINVAL && filter->masked && host_is_intel()
-                         ? " (on Intel, x86-masked-entry selects must be at "
-                           "most 0xff)" : "");
+        error_setg_errno(errp, -ret, "KVM refused PMU event filter '%s'", id);
         return false;
     }
-    warn_surprises(filter, id);
-    warn_filter_without_effect(s, id);
+    kvm_pmu_filter_claim(filter);
+    if (intel) {
+        warn_fixed_counter_mismatch(id, kf);
+    }
     return true;
 }
 
 /*
  * Install the filter once the machine is complete: with --preconfig,
  * the object may be created over QMP after the accelerator starts.
- * The guest has run no instruction yet.
+ * The guest has run no instruction yet.  Errors point at the option
+ * that named the filter.
  */
 static void kvm_x86_pmu_filter_machine_done(Notifier *n, void *unused)
 {
-    kvm_x86_pmu_filter_install(kvm_state, &error_fatal);
+    KVMState *s = kvm_state;
+    Error *err = NULL;
+
+    if (!kvm_x86_pmu_filter_install(s, s->pmu_filter, &err)) {
+        loc_push_restore(&s->pmu_filter_loc);
+        error_report_err(err);
+        exit(1);
+    }
 }
 
 static Notifier pmu_filter_machine_done = {
@@ -160,12 +182,18 @@ static void kvm_x86_set_pmu_filter(Object *obj, const char *value,
                    "has been initialized");
         return;
     }
+    if (!*value) {
+        error_setg(errp, "pmu-filter must not be empty");
+        error_append_hint(errp, "Give the ID of a kvm-pmu-filter object.\n");
+        return;
+    }
     if (s->pmu_filter && !g_str_equal(s->pmu_filter, value)) {
         error_setg(errp, "pmu-filter is already set to '%s'", s->pmu_filter);
         return;
     }
     g_free(s->pmu_filter);
     s->pmu_filter = g_strdup(value);
+    loc_save(&s->pmu_filter_loc);
 }
 
 void kvm_x86_pmu_filter_class_init(ObjectClass *oc)
