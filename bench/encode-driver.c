@@ -60,7 +60,7 @@ static uint64_t __attribute__((noinline)) convert_and_encode(QDict *props)
     Object *obj;
     KVMPMUFilter *filter;
     g_autofree KVMPMUEvent *events = NULL;
-    uint32_t n;
+    uint32_t n, bitmap;
 
     obj = user_creatable_add_type(TYPE_KVM_PMU_FILTER, "f0", props, v,
                                   &error_abort);
@@ -68,9 +68,9 @@ static uint64_t __attribute__((noinline)) convert_and_encode(QDict *props)
     filter = kvm_pmu_filter_find("f0", &error_abort);
     events = kvm_pmu_filter_get_events(filter, &n);
     kvm_x86_pmu_filter_check(events, n, false, &error_abort);
+    bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
     kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
-                                   events, n,
-                                   kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+                                   events, n, bitmap);
     g_assert(kf->nevents == NEVENTS);
     object_unparent(obj);
     object_unref(obj);

@@ -117,7 +117,7 @@ static QDict *read_back(Object *obj)
 /* The filter as KVM would get it, checked for either vendor */
 static struct kvm_pmu_event_filter *encode(KVMPMUFilter *filter)
 {
-    uint32_t n;
+    uint32_t n, bitmap;
     g_autofree KVMPMUEvent *events = kvm_pmu_filter_get_events(filter, &n);
     struct kvm_pmu_event_filter *kf;
 
@@ -132,9 +132,9 @@ static struct kvm_pmu_event_filter *encode(KVMPMUFilter *filter)
     }
     kvm_x86_pmu_filter_check(events, n, true, NULL);
     kvm_x86_pmu_filter_check(events, n, false, NULL);
+    bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
     kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
-                                   events, n,
-                                   kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+                                   events, n, bitmap);
     if (kf->nevents != n) {
         abort();
     }

@@ -65,7 +65,8 @@ bisect_build() {
 
 git_am_upstream() {
     local tree=$APPLY/upstream orig
-    orig=$(ls "$(dirname "$dsc")"/qemu_*.orig.tar.* | head -1)
+    orig=$(dirname "$dsc")/$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(qemu_.*\.orig\.tar\.[a-z0-9]*\)$/\1/p' "$dsc" | head -1)
+    [ -f "$orig" ] || die "no .orig tarball listed in $dsc"
     info "git am onto pristine upstream ($(basename "$orig"))"
     rm -rf "$tree"
     mkdir -p "$tree"

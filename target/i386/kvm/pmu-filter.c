@@ -108,7 +108,7 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
     g_autofree KVMPMUEvent *events = NULL;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     bool intel = is_host_cpu_intel();
-    uint32_t nevents;
+    uint32_t nevents, bitmap;
     int ret;
 
     if (!filter) {
@@ -119,9 +119,9 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
         error_prepend(errp, "PMU event filter '%s': ", id);
         return false;
     }
+    bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
     kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
-                                   events, nevents,
-                                   kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+                                   events, nevents, bitmap);
     if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
         return false;
     }
