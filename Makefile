@@ -8,7 +8,8 @@ H := harness
 NINJA_TARGETS := qemu-system-x86_64
 
 .PHONY: all build deps source configure run check clean distclean reset \
-	docs series check-series bench check-asan fuzz
+	docs series check-series bench check-asan fuzz refresh backport \
+	check-backport
 
 all: build
 
@@ -29,6 +30,13 @@ run: build
 
 check: build
 	@$(H)/check.sh
+
+# The series for Debian stable's QEMU (10.0), and its proof
+backport: deps
+	@$(H)/backport.sh
+
+check-backport: backport
+	@$(H)/check-backport.sh
 
 docs: source
 	@$(H)/deps.sh docs
@@ -52,6 +60,9 @@ check-asan: source
 fuzz: build
 	@$(H)/deps.sh fuzz
 	@$(H)/fuzz.sh
+
+refresh:
+	@$(H)/refresh.sh
 
 reset:
 	@git -C build/qemu reset -q --hard && echo "build/qemu reset to the series"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Run every e2e test module and print "e2e: N passed, N failed, N
-skipped"; a skipped test prints its reason."""
+"""Run the e2e test modules named on the command line, or all of them,
+and print "e2e: N passed, N failed, N skipped"; a skipped test prints
+its reason."""
 
 import os
 import sys
@@ -9,7 +10,11 @@ import unittest
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    suite = unittest.defaultTestLoader.discover(here, pattern="test_*.py")
+    sys.path.insert(0, here)
+    if len(sys.argv) > 1:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:])
+    else:
+        suite = unittest.defaultTestLoader.discover(here, pattern="test_*.py")
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
     skipped = len(result.skipped)

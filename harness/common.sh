@@ -5,7 +5,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-SRC=$BUILD/qemu
+SRC=${KPF_SRC:-$BUILD/qemu}
 OBJ=${KPF_OBJ:-$BUILD/obj}
 SRC_CACHE=${KPF_SRC_CACHE:-/var/cache/kvm-pmu-filter/src}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kvm-pmu-filter/ccache}

@@ -23,7 +23,8 @@ OPTS=(
     ${EXTRA_CONFIGURE:-}
 )
 stamp="$OBJ/.configure-options"
-if [ -f "$OBJ/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${OPTS[*]}" ]; then
+if [ -f "$OBJ/build.ninja" ] &&
+   [ "$(cat "$stamp" 2>/dev/null)" = "$SRC ${OPTS[*]}" ]; then
     exit 0
 fi
 
@@ -33,4 +34,4 @@ mkdir -p "$OBJ"
 mkdir -p "$CCACHE_DIR"
 (cd "$OBJ" && "$SRC/configure" "${OPTS[@]}" > configure.log 2>&1) ||
     { tail -20 "$OBJ/configure.log" >&2; die "QEMU's configure failed (log: $OBJ/configure.log)"; }
-echo "${OPTS[*]}" > "$stamp"
+echo "$SRC ${OPTS[*]}" > "$stamp"

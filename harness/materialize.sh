@@ -4,10 +4,14 @@
 # series described by patches/series as commits on top.  The commits are
 # built in a private index, so files whose content did not change keep
 # their timestamps and the build stays incremental.
+#
+# With KPF_BASE=stable, the base is Debian stable's QEMU and the series
+# is its backport: a diff in patches/backport/ replaces the one of the
+# same name, and patches/backport/series adds commits after the series.
 
 . "$(dirname "$0")/common.sh"
 
-dsc=$("$TOP/harness/fetch.sh")
+dsc=$("$TOP/harness/fetch.sh" ${KPF_BASE:-})
 version=$(sed -n 's/^Version: //p' "$dsc")
 
 git_src() {
@@ -52,14 +56,14 @@ name=""
 series_date=$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || echo 1)
 commit_pending() {
     [ -n "$name" ] || return 0
-    local msg="$TOP/patches/msg/$name" tree
-    [ -f "$msg" ] || die "patches/series: no message file patches/msg/$name"
+    local msg="$dir/msg/$name" tree
+    [ -f "$msg" ] || die "${msg#$TOP/}: no such message file"
     local signer author_name author_email
     signer=$(sed -n 's/^Signed-off-by: //p' "$msg" | tail -1)
     author_name=${signer% <*}
     author_email=${signer##*<}
     author_email=${author_email%>}
-    [ -n "$signer" ] || die "patches/msg/$name has no Signed-off-by line"
+    [ -n "$signer" ] || die "${msg#$TOP/} has no Signed-off-by line"
     tree=$(git_src write-tree)
     head=$(GIT_AUTHOR_NAME=$author_name GIT_AUTHOR_EMAIL=$author_email \
            GIT_AUTHOR_DATE="@$series_date +0000" \
@@ -67,30 +71,50 @@ commit_pending() {
            git_src commit-tree "$tree" -p "$head" -F "$msg")
 }
 
-while read -r word arg; do
-    case "$word" in
-    ""|"#"*) ;;
-    commit)
-        commit_pending
-        name=$arg
-        ;;
-    add)
-        [ -f "$TOP/$arg" ] || die "patches/series: '$arg' does not exist"
-        blob=$(git_src hash-object -w --path "$arg" --stdin < "$TOP/$arg")
-        mode=100644
-        [ -x "$TOP/$arg" ] && mode=100755
-        git_src update-index --add --cacheinfo "$mode,$blob,$arg"
-        ;;
-    *.diff|*.patch)
-        git_src apply --cached --whitespace=nowarn "$TOP/patches/$word" ||
-            die "patches/$word does not apply"
-        ;;
-    *)
-        die "patches/series: cannot parse '$word $arg'"
-        ;;
-    esac
-done < "$TOP/patches/series"
-commit_pending
+# The diff NAME of the series, or its replacement in the backport
+diff_path() {
+    if [ "${KPF_BASE:-}" = stable ] && [ -f "$TOP/patches/backport/$1" ]; then
+        echo "$TOP/patches/backport/$1"
+    else
+        echo "$dir/$1"
+    fi
+}
+
+# apply_series DIR: make the commits that DIR/series describes
+apply_series() {
+    local dir=$1 word arg diff
+    while read -r word arg; do
+        case "$word" in
+        ""|"#"*) ;;
+        commit)
+            commit_pending
+            name=$arg
+            ;;
+        add)
+            [ -f "$TOP/$arg" ] || die "${dir#$TOP/}/series: '$arg' does not exist"
+            blob=$(git_src hash-object -w --path "$arg" --stdin < "$TOP/$arg")
+            mode=100644
+            [ -x "$TOP/$arg" ] && mode=100755
+            git_src update-index --add --cacheinfo "$mode,$blob,$arg"
+            ;;
+        *.diff|*.patch)
+            diff=$(diff_path "$word")
+            git_src apply --cached --whitespace=nowarn "$diff" ||
+                die "${diff#$TOP/} does not apply"
+            ;;
+        *)
+            die "${dir#$TOP/}/series: cannot parse '$word $arg'"
+            ;;
+        esac
+    done < "$dir/series"
+    commit_pending
+    name=""
+}
+
+apply_series "$TOP/patches"
+if [ "${KPF_BASE:-}" = stable ]; then
+    apply_series "$TOP/patches/backport"
+fi
 rm -f "$GIT_INDEX_FILE"
 unset GIT_INDEX_FILE
 
