@@ -16,4 +16,4 @@ gcc -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
     -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
     -o "$out" "$TOP/demo/guest/boot.S" "$TOP/demo/guest/guest.c" ||
     die "building the demo guest failed"
-echo "    demo guest: build/demo/guest.elf"
+echo "    demo guest: ${out#$TOP/}"

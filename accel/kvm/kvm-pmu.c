@@ -35,6 +35,15 @@ static void error_bad_value(Error **errp, const char *str, const char *why)
                strlen(str) > QUOTE_MAX ? "..." : "", why);
 }
 
+static void error_not_a_number(Error **errp, const char *str)
+{
+    ERRP_GUARD();
+
+    error_bad_value(errp, str, "is not a number");
+    error_append_hint(errp, "Write numbers in decimal, or in hexadecimal "
+                      "with the prefix 0x.\n");
+}
+
 /*
  * Parse @str, a "0x"-prefixed hexadecimal or a plain decimal number
  * without sign, spaces or leading zeros, no larger than @max.
@@ -58,16 +67,14 @@ bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
         return false;
     }
     if (!*p) {
-        error_bad_value(errp, str, "is not a number");
+        error_not_a_number(errp, str);
         return false;
     }
     for (; *p; p++) {
         int digit = g_ascii_xdigit_value(*p);
 
         if (digit < 0 || digit >= base) {
-            error_bad_value(errp, str, "is not a number");
-            error_append_hint(errp, "Write numbers in decimal, or in "
-                              "hexadecimal with the prefix 0x.\n");
+            error_not_a_number(errp, str);
             return false;
         }
         overflow |= v > (UINT64_MAX - digit) / base;
@@ -203,6 +210,8 @@ static bool parse_fixed_counter_bitmap(KVMPMUFilter *filter,
 static bool kvm_pmu_filter_check_settable(KVMPMUFilter *filter,
                                           const char *name, Error **errp)
 {
+    ERRP_GUARD();
+
     if (filter->complete) {
         error_setg(errp, "cannot change '%s' of an existing kvm-pmu-filter",
                    name);

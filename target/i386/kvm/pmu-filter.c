@@ -82,6 +82,8 @@ static void trace_filter(KVMState *s, const char *id,
 static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
                                          Error **errp)
 {
+    ERRP_GUARD();
+
     if (is_tdx_vm()) {
         error_setg(errp, "KVM does not filter the PMU events of TDX guests");
         error_append_hint(errp, "The TDX module, not KVM, gives TDX guests "
@@ -175,6 +177,7 @@ static char *kvm_x86_get_pmu_filter(Object *obj, Error **errp)
 static void kvm_x86_set_pmu_filter(Object *obj, const char *value,
                                    Error **errp)
 {
+    ERRP_GUARD();
     KVMState *s = KVM_STATE(obj);
 
     if (s->fd != -1) {
