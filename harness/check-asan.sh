@@ -18,6 +18,7 @@ export ASAN_OPTIONS="detect_leaks=1:verify_asan_link_order=0:abort_on_error=1"
 ASAN_OPTIONS+=":fast_unwind_on_malloc=0"
 export KPF_SANITIZED=1
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+UBSAN_OPTIONS+=":suppressions=$TOP/harness/ubsan.supp"
 export LSAN_OPTIONS="suppressions=$TOP/harness/lsan.supp:print_suppressions=0"
 export QEMU=$KPF_OBJ/qemu-system-x86_64
 status=0

@@ -72,6 +72,9 @@ static void trace_filter(KVMState *s, const char *id,
     for (uint32_t i = 0; i < kf->nevents; i++) {
         trace_kvm_x86_pmu_filter_event(i, kf->events[i]);
     }
+    if (!trace_event_get_state_backends(TRACE_KVM_X86_PMU_FILTER_NO_PMU)) {
+        return;
+    }
     if (!kvm_x86_guests_have_pmu(s)) {
         trace_kvm_x86_pmu_filter_no_pmu(id, "KVM gives guests no PMU");
     } else if (first_cpu && !X86_CPU(first_cpu)->enable_pmu) {
