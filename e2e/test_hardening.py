@@ -132,13 +132,14 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(run.filters(), [])
             self.assertFalse(run.ran_guest())
 
-    def test_unused_object_is_harmless(self):
-        with Run(["-object", json.dumps(EXAMPLE_RAW), "-S"]) as run:
+    def test_object_added_while_running_is_free(self):
+        with Run(["-S"]) as run:
             qmp = run.connect()
-            rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
-            self.assertEqual(rsp["return"], EXAMPLE_RAW["events"])
             self.assertIn("return", qmp.cmd("cont"))
             self.assertTrue(run.wait_for_guest(), "the guest never ran")
+            self.assertIn("return", qmp.cmd("object-add", **EXAMPLE_RAW))
+            rsp = qmp.cmd("qom-get", path="/objects/f0", property="events")
+            self.assertEqual(rsp["return"], EXAMPLE_RAW["events"])
             self.assertIn("return", qmp.cmd("object-del", id="f0"))
             run.stop()
             self.assertEqual(run.filters(), [])

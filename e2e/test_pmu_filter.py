@@ -203,8 +203,8 @@ class BeforeFirstInstruction(unittest.TestCase):
             records = run.records()
             self.assertEqual(records[0], ("filter", expected_bytes(EXAMPLE_RAW)))
 
-    def test_no_filter_without_property(self):
-        with Run(obj_arg(EXAMPLE_RAW) + ["-accel", "kvm", "-S"]) as run:
+    def test_no_filter_without_object(self):
+        with Run(["-accel", "kvm", "-S"]) as run:
             run.connect()
             run.stop()
             self.assertEqual(run.filters(), [])

@@ -11,7 +11,7 @@ SERIES=$BUILD/series
 APPLY=$BUILD/apply
 UNIT_TESTS="check-qjson test-kvm-pmu-filter test-kvm-x86-pmu-encode"
 dsc=$("$TOP/harness/fetch.sh")
-patches=("$SERIES"/0[0-9][0-9][1-9]-*.patch)
+patches=()
 failures=0
 
 fail() {
@@ -104,7 +104,10 @@ quilt_debian() {
 }
 
 "$TOP/harness/series.sh" > /dev/null
-[ -e "${patches[0]}" ] || die "no patches in build/series"
+for p in "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch; do
+    [[ $p == */0000-cover-letter.patch ]] || patches+=("$p")
+done
+[ ${#patches[@]} -gt 0 ] || die "no patches in build/series"
 checkpatch
 bisect_build
 git_am_upstream

@@ -16,7 +16,7 @@ git -C "$SRC" -c user.name="${PLACEHOLDER% <*}" \
     --subject-prefix="${PREFIX:-PATCH v2}" -o "$OUT" "$BASE_TAG"..HEAD
 # Everyone scripts/get_maintainer.pl names for any patch
 (cd "$SRC" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
-    --no-rolestats "$OUT"/0[0-9][0-9][1-9]-*.patch) > "$OUT/.cc" 2>/dev/null ||
+    --no-rolestats $(ls "$OUT"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-cover-letter)) > "$OUT/.cc" 2>/dev/null ||
     die "scripts/get_maintainer.pl failed"
 python3 - "$OUT"/0000-cover-letter.patch "$TOP/patches/cover-letter" \
     "$OUT/.cc" <<'PY'

@@ -32,10 +32,18 @@ class KvmPmuFilter(QemuSystemTest):
         self.require_accelerator('kvm')
         self.vm.add_args('-S', '-trace', 'kvm_x86_pmu_filter_*')
 
+    def launch_failure(self):
+        with self.assertRaises(VMLaunchFailure) as launch:
+            self.vm.launch()
+        self.assertEqual(launch.exception.exitcode, 1)
+        return launch.exception.output
+
     def test_installed_and_in_use(self):
         self.vm.add_args('-accel', 'kvm,pmu-filter=f0',
                          '-object', json.dumps(FILTER))
         self.vm.launch()
+        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
+                         'f0')
         res = self.vm.qmp('object-del', id='f0')
         self.assertEqual(res['error']['desc'],
                          "object 'f0' is in use, can not be deleted")
@@ -50,20 +58,30 @@ class KvmPmuFilter(QemuSystemTest):
         self.assertIn('kvm_x86_pmu_filter_event event 1 0x00000000000001c4',
                       log)
 
-    def test_unused_filter_can_be_deleted(self):
-        self.vm.add_args('-accel', 'kvm', '-object', json.dumps(FILTER))
+    def test_filter_added_later_is_not_in_use(self):
+        self.vm.add_args('-accel', 'kvm')
         self.vm.launch()
+        self.assertNotIn('pmu-filter', self.vm.qmp('query-kvm')['return'])
+        self.assertEqual(self.vm.qmp('object-add', **FILTER)['return'], {})
         self.assertEqual(self.vm.qmp('object-del', id='f0')['return'], {})
         self.vm.shutdown()
         self.assertNotIn('kvm_x86_pmu_filter_install', self.vm.get_log())
 
     def test_missing_filter_refused(self):
         self.vm.add_args('-accel', 'kvm,pmu-filter=nosuch')
-        with self.assertRaises(VMLaunchFailure) as launch:
-            self.vm.launch()
-        self.assertEqual(launch.exception.exitcode, 1)
         self.assertIn("-accel kvm,pmu-filter=nosuch: there is no object "
-                      "with ID 'nosuch'", launch.exception.output)
+                      "with ID 'nosuch'", self.launch_failure())
+
+    def test_unnamed_filter_refused(self):
+        self.vm.add_args('-accel', 'kvm', '-object', json.dumps(FILTER))
+        self.assertIn("PMU event filter 'f0' would not be installed: no "
+                      "pmu-filter names it", self.launch_failure())
+
+    def test_ignored_accel_option_refused(self):
+        self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.assertIn("-accel kvm,pmu-filter=f0: PMU event filter 'f0' "
+                      "would not be installed", self.launch_failure())
 
 
 if __name__ == '__main__':
