@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""libvirt from Debian drives the patched QEMU: the domain XML of the
+documentation starts a guest with exactly its filter, and the forms
+that cannot work make `virsh start` fail with QEMU's one error line.
+The libvirtd and virtlogd are the test's own (libvirt_env.py)."""
+
+import json
+import os
+import re
+import tempfile
+import textwrap
+import unittest
+
+import libvirt_env
+from qemu_run import QEMU, SHIM, TOP, kvm_unusable
+from test_pmu_filter import expected_bytes
+
+DOC = os.path.join(TOP, "docs/system/i386/kvm-pmu-filter.rst")
+FILTER = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
+          "x86-fixed-counter": {"bitmap": "0x7"},
+          "events": [{"format": "x86-default", "select": "0xc4",
+                      "umask": "0x00"}]}
+
+
+def documented_xml():
+    """The domain XML of the "With libvirt" section of the docs."""
+    with open(DOC) as f:
+        text = f.read()
+    block = text.split("With libvirt\n", 1)[1].split(".. code-block:: xml")[1]
+    lines = []
+    for line in block.splitlines()[1:]:
+        if line and not line.startswith(" "):
+            break
+        lines.append(line)
+    return textwrap.dedent("\n".join(lines)).strip() + "\n"
+
+
+@unittest.skipIf(kvm_unusable() or libvirt_env.unusable(),
+                 kvm_unusable() or libvirt_env.unusable())
+class Libvirt(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.libvirt = libvirt_env.Libvirt()
+        cls.dir = tempfile.TemporaryDirectory(prefix="kpf-domains-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.libvirt.stop()
+        cls.dir.cleanup()
+
+    def domain(self, name, xml):
+        """Define domain @name from @xml, run by our QEMU under the shim."""
+        shim_log = os.path.join(self.dir.name, name + ".shim")
+        xml = xml.replace("<name>pmu-filter</name>", "<name>%s</name>" % name)
+        xml = re.sub("<emulator>.*</emulator>", "<emulator>%s</emulator>" %
+                     os.path.realpath(QEMU), xml)
+        xml = xml.replace(
+            "</qemu:commandline>",
+            "  <qemu:env name='LD_PRELOAD' value='%s'/>\n"
+            "    <qemu:env name='KVM_SHIM_LOG' value='%s'/>\n"
+            "  </qemu:commandline>" % (os.path.realpath(SHIM), shim_log))
+        path = os.path.join(self.dir.name, name + ".xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        rsp = self.libvirt.virsh("define", path)
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.addCleanup(self.libvirt.virsh, "undefine", name)
+        return shim_log
+
+    def records(self, shim_log):
+        if not os.path.exists(shim_log):
+            return []
+        with open(shim_log) as f:
+            return [tuple(line.split()) for line in f]
+
+    def domain_log(self, name):
+        with open(self.libvirt.path("/var/log/libvirt/qemu/%s.log" % name),
+                  errors="replace") as f:
+            return f.read()
+
+    def start_fails(self, name, xml):
+        shim_log = self.domain(name, xml)
+        rsp = self.libvirt.virsh("start", name)
+        self.assertNotEqual(rsp.returncode, 0)
+        errors = [line for line in rsp.stderr.splitlines()
+                  if "qemu-system-x86_64: " in line and
+                  "warning: " not in line]
+        self.assertEqual(len(errors), 1, rsp.stderr)
+        self.assertEqual(self.records(shim_log), [])
+        self.assertIn("shut off", self.libvirt.virsh("domstate",
+                                                      name).stdout)
+        return errors[0]
+
+    def test_documented_xml(self):
+        xml = documented_xml()
+        self.assertIn("<qemu:arg value='kvm-accel.pmu-filter=f0'/>", xml)
+        shim_log = self.domain("pmu-filter", xml)
+        rsp = self.libvirt.virsh("start", "pmu-filter")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.addCleanup(self.libvirt.virsh, "destroy", "pmu-filter")
+        rsp = self.libvirt.virsh("qemu-monitor-command", "pmu-filter",
+                                 '{"execute": "query-kvm"}')
+        self.assertEqual(json.loads(rsp.stdout)["return"]["pmu-filter"],
+                         "f0", rsp.stderr)
+        records = self.records(shim_log)
+        self.assertEqual(records[0],
+                         ("filter", expected_bytes(FILTER).hex()))
+        log = self.domain_log("pmu-filter")
+        cmdline = log[log.index("qemu-system-x86_64 \\"):
+                      log.index("-msg timestamp=on")]
+        # "time kvm_..." from QEMU 10.2, "pid@time:kvm_..." from 10.0
+        traces = [line for line in log.splitlines()
+                  if re.search(r"[ :]kvm_x86_pmu_filter_", line)]
+        print("\nlibvirt's command line:\n" + cmdline)
+        print("trace lines in the domain log:\n" + "\n".join(traces))
+        self.assertIn("-accel kvm \\", cmdline)
+        self.assertTrue(any(line.endswith(
+            "kvm_x86_pmu_filter_install filter f0 action 0 flags 0x0 "
+            "nevents 1 fixed_counter_bitmap 0x7") for line in traces), traces)
+        self.assertTrue(any(line.endswith(
+            "kvm_x86_pmu_filter_event event 0 0x00000000000000c4")
+            for line in traces), traces)
+
+    def test_accel_passthrough_refused(self):
+        xml = documented_xml().replace(
+            "<qemu:arg value='-global'/>\n    <qemu:arg value="
+            "'kvm-accel.pmu-filter=f0'/>",
+            "<qemu:arg value='-accel'/>\n    <qemu:arg value="
+            "'kvm,pmu-filter=f0'/>")
+        self.assertIn("kvm,pmu-filter=f0", xml)
+        error = self.start_fails("accel-passthrough", xml)
+        self.assertIn("qemu-system-x86_64: -accel kvm,pmu-filter=f0: PMU "
+                      "event filter 'f0' would not be installed: QEMU uses "
+                      "the first -accel option that works, 'kvm'", error)
+
+    def test_bad_filter_refused(self):
+        xml = documented_xml().replace('"select": "0xc4"',
+                                       '"select": "0xc4g"')
+        error = self.start_fails("bad-filter", xml)
+        self.assertIn("qemu-system-x86_64: events[0].select: '0xc4g' is not "
+                      "a number", error)
+
+    def test_object_alone_refused(self):
+        xml = documented_xml().replace(
+            "<qemu:arg value='-global'/>\n    <qemu:arg value="
+            "'kvm-accel.pmu-filter=f0'/>\n", "")
+        self.assertNotIn("kvm-accel", xml)
+        error = self.start_fails("object-alone", xml)
+        self.assertIn("PMU event filter 'f0' would not be installed: no "
+                      "pmu-filter names it", error)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
