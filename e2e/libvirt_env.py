@@ -117,6 +117,9 @@ class Libvirt:
                 time.sleep(0.1)
 
     def stop(self):
+        if "libvirtd" in self.pids:
+            for name in self.virsh("list", "--name").stdout.split():
+                self.virsh("destroy", name)
         for daemon in reversed(DAEMONS):
             pid = self.pids.pop(daemon, None)
             if pid:
