@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = os.environ.get("QEMU", os.path.join(TOP, "build/qemu-system-x86_64"))
@@ -32,6 +33,27 @@ def kvm_unusable():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "/dev/kvm is not accessible to this user"
     return None
+
+
+def skip_without_kvm(cls):
+    reason = kvm_unusable()
+    return unittest.skip(reason)(cls) if reason else cls
+
+
+def assert_refused(test, args, message, env=None, hints=None):
+    """QEMU exits with status 1 and one error line that holds @message,
+    followed by @hints (unless None), before any KVM_RUN; return the
+    finished Run."""
+    with Run(args, env=env) as run:
+        run.wait()
+        test.assertEqual(run.proc.returncode, 1, run.stderr)
+        errors = run.error_lines()
+        test.assertEqual(len(errors), 1, run.stderr)
+        test.assertIn(message, errors[0])
+        if hints is not None:
+            test.assertEqual(run.hint_lines(), hints, run.stderr)
+        test.assertFalse(run.ran_guest())
+    return run
 
 
 def host_gives_pmu():

@@ -9,15 +9,10 @@ import os
 import tempfile
 import unittest
 
-from qemu_run import Run, kvm_unusable
+from qemu_run import Run, assert_refused, skip_without_kvm
 from test_pmu_filter import EXAMPLE_MASKED, EXAMPLE_RAW, expected_bytes
 
 F1 = dict(EXAMPLE_RAW, id="f1", action="deny")
-
-
-def skip_without_kvm(cls):
-    reason = kvm_unusable()
-    return unittest.skip(reason)(cls) if reason else cls
 
 
 def objects(*objs):
@@ -82,15 +77,9 @@ class Refused(unittest.TestCase):
     """One error line that names the option, no filter, no KVM_RUN."""
 
     def assert_refused(self, args, message):
-        with Run(args) as run:
-            run.wait()
-            self.assertEqual(run.proc.returncode, 1, run.stderr)
-            errors = run.error_lines()
-            self.assertEqual(len(errors), 1, run.stderr)
-            self.assertIn(message, errors[0])
-            self.assertEqual(run.filters(), [])
-            self.assertFalse(run.ran_guest())
-            return run
+        run = assert_refused(self, args, message)
+        self.assertEqual(run.filters(), [])
+        return run
 
     def test_later_accel_option(self):
         run = self.assert_refused(

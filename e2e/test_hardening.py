@@ -8,7 +8,7 @@ import os
 import unittest
 
 from malformed import corpus
-from qemu_run import Run, kvm_unusable
+from qemu_run import Run, assert_refused, skip_without_kvm
 from test_pmu_filter import EXAMPLE_RAW, expected_bytes, filter_args, raw_events
 
 LOOPS = 1000
@@ -16,11 +16,6 @@ LOOPS = 1000
 # its data in a loop grows RSS by 5 MiB or more; glibc's heap top
 # moves by about 1.1 MiB on its own.  Small leaks are LeakSanitizer's.
 RSS_SLACK_KIB = 2048
-
-
-def skip_without_kvm(cls):
-    reason = kvm_unusable()
-    return unittest.skip(reason)(cls) if reason else cls
 
 
 def rss_kib(pid):
@@ -46,14 +41,9 @@ class MalformedFilters(unittest.TestCase):
     """Every case of malformed.py, through -object and object-add."""
 
     def check_refused_object(self, data, message):
-        with Run(["-accel", "kvm,pmu-filter=f0", "-object", data]) as run:
-            run.wait()
-            self.assertEqual(run.proc.returncode, 1, run.stderr)
-            errors = run.error_lines()
-            self.assertEqual(len(errors), 1, run.stderr)
-            self.assertIn(message, errors[0])
-            self.assertEqual(run.filters(), [])
-            self.assertFalse(run.ran_guest())
+        run = assert_refused(self, ["-accel", "kvm,pmu-filter=f0",
+                                    "-object", data], message)
+        self.assertEqual(run.filters(), [])
 
     def check_refused_object_add(self, data, message):
         with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig"]) as run:

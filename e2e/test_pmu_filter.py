@@ -10,7 +10,8 @@ import subprocess
 import sys
 import unittest
 
-from qemu_run import QEMU, TOP, Run, host_gives_pmu, kvm_unusable
+from qemu_run import (QEMU, TOP, Run, assert_refused, host_gives_pmu,
+                      skip_without_kvm)
 
 ALLOW, DENY = 0, 1
 MASKED_FLAG = 1
@@ -71,11 +72,6 @@ def masked_events(n):
     return [{"format": "x86-masked-entry", "select": hex(i & 0xff),
              "mask": "0xff", "match": hex(i >> 8), "exclude": i % 2 == 1}
             for i in range(n)]
-
-
-def skip_without_kvm(cls):
-    reason = kvm_unusable()
-    return unittest.skip(reason)(cls) if reason else cls
 
 
 @skip_without_kvm
@@ -311,16 +307,8 @@ class FailClosed(unittest.TestCase):
     """Each case exits non-zero with one error line, before any KVM_RUN."""
 
     def assert_refused(self, args, message, env=None, hint=None):
-        with Run(args, env=env) as run:
-            run.wait()
-            self.assertNotEqual(run.proc.returncode, 0)
-            errors = run.error_lines()
-            self.assertEqual(len(errors), 1, run.stderr)
-            self.assertIn(message, errors[0])
-            self.assertEqual(run.hint_lines(), [hint] if hint else [],
-                             run.stderr)
-            self.assertFalse(run.ran_guest())
-            return run
+        return assert_refused(self, args, message, env=env,
+                              hints=[hint] if hint else [])
 
     def test_capability_missing(self):
         run = self.assert_refused(
