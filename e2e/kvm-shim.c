@@ -8,6 +8,7 @@
  *                              "run"  (first KVM_RUN of each thread)
  *   KVM_SHIM_HIDE_CAPS=a,b   KVM_CHECK_EXTENSION answers 0 for these
  *   KVM_SHIM_FILTER_ERRNO=n  KVM_SET_PMU_EVENT_FILTER fails with errno n
+ *   KVM_SHIM_FILTER_FAIL_CALL=k  ... only its k-th call (from 1) fails
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -58,10 +59,20 @@ static int cap_hidden(unsigned long cap)
     return 0;
 }
 
+/* Whether to fail this KVM_SET_PMU_EVENT_FILTER call */
+static int fail_filter_call(void)
+{
+    static int calls;
+    const char *nth = getenv("KVM_SHIM_FILTER_FAIL_CALL");
+
+    calls++;
+    return getenv("KVM_SHIM_FILTER_ERRNO") &&
+           (!nth || atoi(nth) == calls);
+}
+
 int ioctl(int fd, unsigned long request, ...)
 {
     static int (*real_ioctl)(int, unsigned long, void *);
-    const char *fail = getenv("KVM_SHIM_FILTER_ERRNO");
     va_list ap;
     void *arg;
 
@@ -82,8 +93,8 @@ int ioctl(int fd, unsigned long request, ...)
                                                      : MAX_LOGGED_EVENTS;
 
         log_line("filter", f, sizeof(*f) + n * sizeof(f->events[0]));
-        if (fail) {
-            errno = atoi(fail);
+        if (fail_filter_call()) {
+            errno = atoi(getenv("KVM_SHIM_FILTER_ERRNO"));
             return -1;
         }
     }

@@ -333,6 +333,11 @@ void kvm_pmu_filter_claim(KVMPMUFilter *filter)
     filter->in_use = true;
 }
 
+void kvm_pmu_filter_release(KVMPMUFilter *filter)
+{
+    filter->in_use = false;
+}
+
 KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter)
 {
     return filter->action;

@@ -44,9 +44,11 @@ KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp);
 
 /*
  * A filter cannot change once it is created.  An accelerator that
- * installs a filter claims it; a claimed filter cannot be deleted.
+ * installs a filter claims it; a claimed filter cannot be deleted
+ * until the accelerator installs another one and releases it.
  */
 void kvm_pmu_filter_claim(KVMPMUFilter *filter);
+void kvm_pmu_filter_release(KVMPMUFilter *filter);
 
 KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter);
 /* The events in native form, in a new array of *@nevents elements */

@@ -372,7 +372,6 @@ static void test_find(void)
     filter_del("f0");
 }
 
-/* A claimed filter stays: this test leaves it behind */
 static void test_claimed(void)
 {
     KVMPMUFilter *f = filter_new("busy", "{'action': 'deny'}", &error_abort);
@@ -382,6 +381,8 @@ static void test_claimed(void)
     g_assert_false(user_creatable_del("busy", &err));
     error_free_or_abort(&err);
     g_assert_true(kvm_pmu_filter_find("busy", &error_abort) == f);
+    kvm_pmu_filter_release(f);
+    filter_del("busy");
 }
 
 int main(int argc, char **argv)

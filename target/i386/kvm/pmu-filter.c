@@ -9,6 +9,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "hw/core/cpu.h"
+#include "migration/misc.h"
 #include "system/system.h"
 #include "system/kvm_int.h"
 #include "cpu.h"
@@ -17,6 +18,9 @@
 #include "tdx.h"
 #include "pmu-filter.h"
 #include "trace.h"
+
+/* The filter KVM has, once the machine is ready */
+static KVMPMUFilter *installed;
 
 /* Events that Intel's fixed counters count, by counter index */
 static const struct {
@@ -105,6 +109,11 @@ static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
     return true;
 }
 
+/*
+ * Install filter @id in place of the one installed, if any: check and
+ * encode it first, then hand it to KVM with one ioctl.  If KVM refuses
+ * it, the filter installed before stays.
+ */
 static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
                                        Error **errp)
 {
@@ -136,7 +145,11 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
         error_setg_errno(errp, -ret, "KVM refused PMU event filter '%s'", id);
         return false;
     }
+    if (installed) {
+        kvm_pmu_filter_release(installed);
+    }
     kvm_pmu_filter_claim(filter);
+    installed = filter;
     if (intel) {
         warn_fixed_counter_mismatch(id, kf);
     }
@@ -177,20 +190,51 @@ static char *kvm_x86_get_pmu_filter(Object *obj, Error **errp)
     return g_strdup(KVM_STATE(obj)->pmu_filter ?: "");
 }
 
+/*
+ * Switch the filter of a running or paused VM.  vCPUs are not paused:
+ * KVM gives each the new filter on its next entry to the guest and
+ * reprograms its counters.
+ */
+static void kvm_x86_pmu_filter_switch(KVMState *s, const char *id,
+                                      Error **errp)
+{
+    const char *old = s->pmu_filter ?: "";
+
+    if (g_str_equal(old, id)) {
+        return;
+    }
+    if (migration_is_running()) {
+        error_setg(errp, "cannot change the PMU event filter while the VM "
+                   "migrates");
+        return;
+    }
+    if (!kvm_x86_pmu_filter_install(s, id, errp)) {
+        trace_kvm_x86_pmu_filter_switch(old, id, "refused");
+        return;
+    }
+    trace_kvm_x86_pmu_filter_switch(old, id, "installed");
+    g_free(s->pmu_filter);
+    s->pmu_filter = g_strdup(id);
+}
+
 static void kvm_x86_set_pmu_filter(Object *obj, const char *value,
                                    Error **errp)
 {
     ERRP_GUARD();
     KVMState *s = KVM_STATE(obj);
 
-    if (s->fd != -1) {
-        error_setg(errp, "cannot set pmu-filter after the accelerator "
-                   "has been initialized");
-        return;
-    }
     if (!*value) {
         error_setg(errp, "pmu-filter must not be empty");
         error_append_hint(errp, "Give the ID of a kvm-pmu-filter object.\n");
+        return;
+    }
+    if (phase_check(PHASE_MACHINE_READY)) {
+        kvm_x86_pmu_filter_switch(s, value, errp);
+        return;
+    }
+    if (s->fd != -1) {
+        error_setg(errp, "cannot set pmu-filter after the accelerator "
+                   "has been initialized");
         return;
     }
     if (s->pmu_filter && !g_str_equal(s->pmu_filter, value)) {
