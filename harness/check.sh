@@ -36,7 +36,7 @@ E2E_MODULES=""
 export KPF_GUEST=$BUILD/demo/guest.elf
 if [ "${1:-}" = backport ]; then
     export QEMU=$OBJ/qemu-system-x86_64 KVM_SHIM=$BUILD/e2e/kvm-shim.so
-    E2E_MODULES="test_pmu_filter test_channels test_libvirt"
+    E2E_MODULES="test_pmu_filter test_channels test_libvirt test_switch"
     meson_suite "our unit tests" check-qjson test-kvm-pmu-filter \
         test-kvm-x86-pmu-encode
     meson_suite "our qtest" qtest-x86_64/kvm-pmu-filter-test
