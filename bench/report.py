@@ -36,6 +36,19 @@ def table(results):
                      f"| {r['mean_ms']:.1f} ms | ±{r['ci95_ms']:.1f} ms "
                      f"| {r['median_ms']:.1f} ms | {r['iqr_ms']:.1f} ms "
                      f"| {ratio:.3f} |")
+    switch = next(r for r in results if r["kind"] == "switch")
+    lines += ["",
+              "| QMP round trip, 2-vCPU guest (median of "
+              f"{switch['runs']}) | running | stopped |",
+              "|---|---|---|",
+              f"| `query-status` | {switch['status_us']:.0f} µs "
+              f"| {switch['stopped_status_us']:.0f} µs |",
+              "| `set-kvm-pmu-filter` between two 300-event filters "
+              f"| {switch['switch_us']:.0f} µs "
+              f"| {switch['stopped_switch_us']:.0f} µs |",
+              "| ratio | "
+              f"{switch['switch_us'] / switch['status_us']:.2f} "
+              f"| {switch['stopped_switch_us'] / switch['stopped_status_us']:.2f} |"]
     lines += ["",
               "| instructions per event (callgrind, 300-event filters) "
               "| our code: parse, validate, encode "

@@ -116,7 +116,9 @@ class Run:
         self.dir = tempfile.TemporaryDirectory(prefix="kpf-e2e-")
         self.log = os.path.join(self.dir.name, "shim.log")
         self.qmp_path = os.path.join(self.dir.name, "qmp.sock")
-        full_env = dict(os.environ, LD_PRELOAD=SHIM, KVM_SHIM_LOG=self.log)
+        full_env = dict(os.environ, KVM_SHIM_LOG=self.log)
+        if SHIM:                # KVM_SHIM= runs QEMU without the shim
+            full_env["LD_PRELOAD"] = SHIM
         full_env.update(env or {})
         cmd = [QEMU] + BASE_ARGS + args + [
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]

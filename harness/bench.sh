@@ -57,6 +57,12 @@ import startup; print(startup.filter_object('raw', $EVENTS))")
          "\"per_event\": $(( (raw - none) / EVENTS ))}" >> "$results"
 }
 
+switch_latency() {
+    info "set-kvm-pmu-filter against query-status on a running 2-vCPU guest"
+    KVM_SHIM= python3 "$TOP/bench/switch.py" 1000 >> "$results" ||
+        die "switch measurement failed"
+}
+
 startup() {
     info "start-up to QMP ready and quit, $RUNS runs per configuration"
     python3 "$TOP/bench/startup.py" "$RUNS" |
@@ -87,5 +93,6 @@ build_times() {
 instructions
 startup_instructions
 startup
+switch_latency
 build_times
 python3 "$TOP/bench/report.py" "$results" "$TOP/README.md"

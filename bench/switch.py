@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Time set-kvm-pmu-filter between two 300-event filters on a running
+2-vCPU guest, against query-status on the same VM, both as round trips
+over QMP; then the same with the VM stopped.  Prints one JSON object."""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from qemu_run import Run  # noqa: E402
+from startup import filter_object  # noqa: E402
+from test_pmu_filter import GUEST  # noqa: E402
+
+
+def timed(qmp, runs, command, **args):
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        rsp = qmp.cmd(command, **args)
+        samples.append(time.perf_counter() - start)
+        if "return" not in rsp:
+            raise RuntimeError(json.dumps(rsp))
+    return samples
+
+
+def medians(qmp, runs):
+    """Median round trips of switches and of query-status, interleaved"""
+    status, switch = [], []
+    for _ in range(runs // 2):
+        status += timed(qmp, 2, "query-status")
+        switch += timed(qmp, 1, "set-kvm-pmu-filter", id="f1")
+        switch += timed(qmp, 1, "set-kvm-pmu-filter", id="f0")
+    return statistics.median(switch) * 1e6, statistics.median(status) * 1e6
+
+
+def main():
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    f1 = dict(json.loads(filter_object("masked")), id="f1")
+    with Run(["-accel", "kvm,pmu-filter=f0", "-object", filter_object("raw"),
+              "-smp", "2", "-kernel", GUEST, "-serial", "null"]) as run:
+        qmp = run.connect()
+        if not qmp.cmd("query-status")["return"]["running"]:
+            raise RuntimeError("the guest does not run")
+        time.sleep(0.5)                 # the demo guest is done and halts
+        qmp.cmd("object-add", **f1)
+        timed(qmp, 50, "query-status")                  # warm up
+        switch_us, status_us = medians(qmp, runs)
+        qmp.cmd("stop")
+        stopped_switch_us, stopped_status_us = medians(qmp, runs)
+        run.stop()
+    print(json.dumps({"kind": "switch", "runs": runs,
+                      "switch_us": switch_us, "status_us": status_us,
+                      "stopped_switch_us": stopped_switch_us,
+                      "stopped_status_us": stopped_status_us}))
+
+
+if __name__ == "__main__":
+    main()
