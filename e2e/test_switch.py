@@ -151,11 +151,15 @@ class Migration(unittest.TestCase):
     def migrate(self, source_args, dest_args, switch_to=None):
         """Migrate; return (source status, destination Run)."""
         sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
-        dest = Run(dest_args + GUEST_ARGS + ["-incoming", "unix:" + sock])
+        dest = Run(dest_args + GUEST_ARGS + ["-incoming", "defer"])
         self.addCleanup(dest.__exit__, None, None, None)
         source = Run(source_args + GUEST_ARGS)
         self.addCleanup(source.__exit__, None, None, None)
         dqmp = dest.connect()
+        # a refused migration leaves the destination up, for query-migrate
+        self.assertIn("return", dqmp.cmd("migrate-incoming",
+                                         uri="unix:" + sock,
+                                         **{"exit-on-error": False}))
         sqmp = source.connect()
         self.assertTrue(source.wait_for_guest(), "the guest never ran")
         if switch_to:
@@ -175,10 +179,16 @@ class Migration(unittest.TestCase):
     def assert_refused(self, status, dest, message):
         self.assertEqual(status, "failed")
         self.assertTrue(self.source_running)
-        dest.wait()
-        self.assertNotEqual(dest.proc.returncode, 0)
-        self.assertTrue(any(message in line for line in dest.error_lines()),
-                        dest.stderr)
+        deadline = time.time() + 30
+        while True:
+            info = self.dqmp.cmd("query-migrate")["return"]
+            if info.get("status") == "failed" or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(info.get("status"), "failed")
+        self.assertIn(message, info.get("error-desc", ""))
+        self.assertFalse(self.dqmp.cmd("query-status")["return"]["running"])
+        self.assertEqual(dest.stop(), 0)
 
     def test_same_filter(self):
         status, dest = self.migrate(filter_args(EXAMPLE_RAW),
