@@ -26,6 +26,15 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+def settled_rss_kib(pid, loop, times):
+    """The lowest of five RSS samples, each taken after loop(times)."""
+    samples = []
+    for _ in range(5):
+        loop(times)
+        samples.append(rss_kib(pid))
+    return min(samples)
+
+
 def object_ids(qmp):
     """IDs under /objects, after any responses still queued for garbage
     that QMP's JSON parser rejected piece by piece."""
@@ -146,16 +155,9 @@ class Lifecycle(unittest.TestCase):
                     self.assertIn("return", qmp.cmd("object-add", **obj))
                     self.assertIn("return", qmp.cmd("object-del", id="loop"))
 
-            def settled_rss():
-                samples = []
-                for _ in range(5):
-                    loop(20)
-                    samples.append(rss_kib(run.proc.pid))
-                return min(samples)
-
-            before = settled_rss()
+            before = settled_rss_kib(run.proc.pid, loop, 20)
             loop(LOOPS)
-            after = settled_rss()
+            after = settled_rss_kib(run.proc.pid, loop, 20)
             print(f"\nRSS around {LOOPS} object-add/object-del of a "
                   f"300-event filter: {before} KiB -> {after} KiB")
             self.assertEqual(run.stop(), 0)

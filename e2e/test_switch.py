@@ -8,7 +8,7 @@ import time
 import unittest
 
 from qemu_run import Run, skip_without_kvm
-from test_hardening import RSS_SLACK_KIB, rss_kib
+from test_hardening import RSS_SLACK_KIB, settled_rss_kib
 from test_pmu_filter import (EINVAL, EXAMPLE_MASKED, EXAMPLE_RAW, GUEST,
                              expected_bytes, filter_args, raw_events)
 
@@ -124,17 +124,10 @@ class Switch(unittest.TestCase):
                 self.assertEqual(switch(qmp, "f3"), {"return": {}})
                 self.assertEqual(switch(qmp, "f0"), {"return": {}})
 
-        def settled_rss():
-            samples = []
-            for _ in range(5):
-                loop(10)
-                samples.append(rss_kib(run.proc.pid))
-            return min(samples)
-
         loop(300)           # the guest's memory and the heap settle first
-        before = settled_rss()
+        before = settled_rss_kib(run.proc.pid, loop, 10)
         loop(500)
-        after = settled_rss()
+        after = settled_rss_kib(run.proc.pid, loop, 10)
         print(f"\nRSS around 1000 switches: {before} KiB -> {after} KiB")
         self.assert_in_use(qmp, "f0", free=["f3"])
         run.stop()
