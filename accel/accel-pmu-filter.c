@@ -45,9 +45,10 @@ static int check_accel_opts(void *opaque, QemuOpts *opts, Error **errp)
     ERRP_GUARD();
     const char *installed = opaque;
     const char *id = qemu_opt_get(opts, PMU_FILTER_PROP);
-    g_autofree char *accel = accel_name();
 
     if (id && g_strcmp0(id, installed)) {
+        g_autofree char *accel = accel_name();
+
         error_setg(errp, "PMU event filter '%s' would not be installed: "
                    "QEMU uses the first -accel option that works, '%s'",
                    id, accel);
@@ -61,7 +62,6 @@ static int check_accel_opts(void *opaque, QemuOpts *opts, Error **errp)
 static void check_globals(const char *installed)
 {
     GPtrArray *props = global_props();
-    g_autofree char *accel = accel_name();
 
     for (int i = 0; i < props->len; i++) {
         GlobalProperty *p = g_ptr_array_index(props, i);
@@ -70,6 +70,8 @@ static void check_globals(const char *installed)
         if (g_str_equal(p->property, PMU_FILTER_PROP) &&
             object_class_dynamic_cast(oc, TYPE_ACCEL) &&
             g_strcmp0(p->value, installed)) {
+            g_autofree char *accel = accel_name();
+
             error_report("-global %s.%s=%s: PMU event filter '%s' would not "
                          "be installed by accelerator '%s'", p->driver,
                          p->property, p->value, p->value, accel);
@@ -92,7 +94,7 @@ static int find_filter(Object *obj, void *opaque)
 /* A filter object that an accelerator able to install it leaves unused */
 static void check_objects(const char *installed)
 {
-    g_autofree char *accel = accel_name();
+    g_autofree char *accel = NULL;
     const char *id = NULL;
 
     if (installed ||
@@ -100,6 +102,7 @@ static void check_objects(const char *installed)
         !object_child_foreach(object_get_objects_root(), find_filter, &id)) {
         return;
     }
+    accel = accel_name();
     error_report("PMU event filter '%s' would not be installed: no "
                  "pmu-filter names it", id);
     error_printf("Name it with -accel %s,pmu-filter=%s, or delete it.\n",

@@ -16,7 +16,6 @@ from qemu_run import QEMU, SANITIZER_REPORT, SHIM, TOP, kvm_unusable
 from test_pmu_filter import expected_bytes
 
 DOC = os.path.join(TOP, "docs/system/i386/kvm-pmu-filter.rst")
-SANITIZER_OPTIONS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 FILTER = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
           "x86-fixed-counter": {"bitmap": "0x7"},
           "events": [{"format": "x86-default", "select": "0xc4",
@@ -64,10 +63,6 @@ class Libvirt(unittest.TestCase):
         xml = re.sub("<emulator>.*</emulator>", "<emulator>%s</emulator>" %
                      os.path.realpath(QEMU), xml)
         env = {"LD_PRELOAD": os.path.realpath(SHIM), "KVM_SHIM_LOG": shim_log}
-        # libvirt gives QEMU a clean environment; a sanitized build needs
-        # its options (make check-asan)
-        env.update({var: os.environ[var] for var in SANITIZER_OPTIONS
-                    if var in os.environ})
         xml = xml.replace("</qemu:commandline>", "".join(
             "  <qemu:env name='%s' value='%s'/>\n  " % item
             for item in env.items()) + "</qemu:commandline>")
