@@ -1,6 +1,5 @@
 /*
- * x86 KVM PMU event filter: the accelerator's pmu-filter property and
- * KVM_SET_PMU_EVENT_FILTER
+ * x86 KVM PMU event filter: KVM_SET_PMU_EVENT_FILTER
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,8 +8,6 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "hw/core/cpu.h"
-#include "migration/misc.h"
-#include "system/system.h"
 #include "system/kvm_int.h"
 #include "cpu.h"
 #include "host-cpu.h"
@@ -18,9 +15,6 @@
 #include "tdx.h"
 #include "pmu-filter.h"
 #include "trace.h"
-
-/* The filter KVM has, once the machine is ready */
-static KVMPMUFilter *installed;
 
 /* Events that Intel's fixed counters count, by counter index */
 static const struct {
@@ -109,25 +103,17 @@ static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
     return true;
 }
 
-/*
- * Install filter @id in place of the one installed, if any: check and
- * encode it first, then hand it to KVM with one ioctl.  If KVM refuses
- * it, the filter installed before stays.
- */
+/* Check and encode @filter, then hand it to KVM with one ioctl */
 static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
-                                       Error **errp)
+                                       KVMPMUFilter *filter, Error **errp)
 {
     ERRP_GUARD();
-    KVMPMUFilter *filter = kvm_pmu_filter_find(id, errp);
     g_autofree KVMPMUEvent *events = NULL;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     bool intel = is_host_cpu_intel();
     uint32_t nevents, bitmap;
     int ret;
 
-    if (!filter) {
-        return false;
-    }
     events = kvm_pmu_filter_get_events(filter, &nevents);
     if (!kvm_x86_pmu_filter_check(events, nevents, intel, errp)) {
         error_prepend(errp, "PMU event filter '%s': ", id);
@@ -145,112 +131,17 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
         error_setg_errno(errp, -ret, "KVM refused PMU event filter '%s'", id);
         return false;
     }
-    if (installed) {
-        kvm_pmu_filter_release(installed);
-    }
-    kvm_pmu_filter_claim(filter);
-    installed = filter;
     if (intel) {
         warn_fixed_counter_mismatch(id, kf);
     }
     return true;
 }
 
-/*
- * Install the filter once the machine is complete: with --preconfig,
- * the object may be created over QMP after the accelerator starts.
- * The guest has run no instruction yet.  Errors point at the option
- * that named the filter.
- */
-static void kvm_x86_pmu_filter_machine_done(Notifier *n, void *unused)
-{
-    KVMState *s = kvm_state;
-    Error *err = NULL;
-
-    if (!kvm_x86_pmu_filter_install(s, s->pmu_filter, &err)) {
-        loc_push_restore(&s->pmu_filter_loc);
-        error_report_err(err);
-        exit(1);
-    }
-}
-
-static Notifier pmu_filter_machine_done = {
-    .notify = kvm_x86_pmu_filter_machine_done,
+static const KVMPMUFilterOps kvm_x86_pmu_filter_ops = {
+    .install = kvm_x86_pmu_filter_install,
 };
 
-void kvm_x86_pmu_filter_init(KVMState *s)
+void kvm_x86_pmu_filter_register(void)
 {
-    if (s->pmu_filter) {
-        qemu_add_machine_init_done_notifier(&pmu_filter_machine_done);
-    }
-}
-
-static char *kvm_x86_get_pmu_filter(Object *obj, Error **errp)
-{
-    return g_strdup(KVM_STATE(obj)->pmu_filter ?: "");
-}
-
-/*
- * Switch the filter of a running or paused VM.  vCPUs are not paused:
- * KVM gives each the new filter on its next entry to the guest and
- * reprograms its counters.
- */
-static void kvm_x86_pmu_filter_switch(KVMState *s, const char *id,
-                                      Error **errp)
-{
-    const char *old = s->pmu_filter ?: "";
-
-    if (g_str_equal(old, id)) {
-        return;
-    }
-    if (migration_is_running()) {
-        error_setg(errp, "cannot change the PMU event filter while the VM "
-                   "migrates");
-        return;
-    }
-    if (!kvm_x86_pmu_filter_install(s, id, errp)) {
-        trace_kvm_x86_pmu_filter_switch(old, id, "refused");
-        return;
-    }
-    trace_kvm_x86_pmu_filter_switch(old, id, "installed");
-    g_free(s->pmu_filter);
-    s->pmu_filter = g_strdup(id);
-}
-
-static void kvm_x86_set_pmu_filter(Object *obj, const char *value,
-                                   Error **errp)
-{
-    ERRP_GUARD();
-    KVMState *s = KVM_STATE(obj);
-
-    if (!*value) {
-        error_setg(errp, "pmu-filter must not be empty");
-        error_append_hint(errp, "Give the ID of a kvm-pmu-filter object.\n");
-        return;
-    }
-    if (phase_check(PHASE_MACHINE_READY)) {
-        kvm_x86_pmu_filter_switch(s, value, errp);
-        return;
-    }
-    if (s->fd != -1) {
-        error_setg(errp, "cannot set pmu-filter after the accelerator "
-                   "has been initialized");
-        return;
-    }
-    if (s->pmu_filter && !g_str_equal(s->pmu_filter, value)) {
-        error_setg(errp, "pmu-filter is already set to '%s'", s->pmu_filter);
-        return;
-    }
-    g_free(s->pmu_filter);
-    s->pmu_filter = g_strdup(value);
-    loc_save(&s->pmu_filter_loc);
-}
-
-void kvm_x86_pmu_filter_class_init(ObjectClass *oc)
-{
-    object_class_property_add_str(oc, "pmu-filter", kvm_x86_get_pmu_filter,
-                                  kvm_x86_set_pmu_filter);
-    object_class_property_set_description(oc, "pmu-filter",
-        "ID of the kvm-pmu-filter object restricting the PMU events "
-        "guests can count");
+    kvm_pmu_filter_register_ops(&kvm_x86_pmu_filter_ops);
 }

@@ -1,0 +1,154 @@
+/*
+ * Arm KVM PMU event filter: KVM_ARM_VCPU_PMU_V3_FILTER
+ *
+ * KVM on Arm takes the filter as ranges of event numbers through a vCPU
+ * device attribute, although it applies to the whole VM, and only
+ * until that vCPU's PMU is created.  So the filter is set on each vCPU
+ * just before kvm_arm_pmu_init() creates its PMU, and checked to be on
+ * all of them once the machine is ready.  It cannot change afterwards.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "hw/core/cpu.h"
+#include "system/kvm_int.h"
+#include "cpu.h"
+#include "cpu-features.h"
+#include "kvm_arm.h"
+#include "kvm-pmu-filter.h"
+#include "trace.h"
+
+/* How many vCPUs KVM has the filter for */
+static unsigned int filtered_vcpus;
+
+static uint16_t kvm_arm_pmu_max_event(ARMCPU *cpu)
+{
+    return cpu_isar_feature(any_pmuv3p1, cpu) ? KVM_ARM_PMU_EVENT_MAX
+                                              : KVM_ARM_PMU_EVENT_MAX_V8_0;
+}
+
+static bool kvm_arm_pmu_filter_supported(ARMCPU *cpu, Error **errp)
+{
+    struct kvm_device_attr attr = {
+        .group = KVM_ARM_VCPU_PMU_V3_CTRL,
+        .attr = KVM_ARM_VCPU_PMU_V3_FILTER,
+    };
+
+    if (kvm_vcpu_ioctl(CPU(cpu), KVM_HAS_DEVICE_ATTR, &attr)) {
+        error_setg(errp, "KVM does not support PMU event filters");
+        return false;
+    }
+    return true;
+}
+
+static bool kvm_arm_pmu_filter_set_range(ARMCPU *cpu,
+                                         const KVMArmPMUEventRange *range,
+                                         KvmPmuFilterAction action,
+                                         Error **errp)
+{
+    struct kvm_pmu_event_filter kf = {
+        .base_event = range->base_event,
+        .nevents = range->nevents,
+        .action = action == KVM_PMU_FILTER_ACTION_ALLOW ?
+                  KVM_PMU_EVENT_ALLOW : KVM_PMU_EVENT_DENY,
+    };
+    struct kvm_device_attr attr = {
+        .group = KVM_ARM_VCPU_PMU_V3_CTRL,
+        .attr = KVM_ARM_VCPU_PMU_V3_FILTER,
+        .addr = (uintptr_t)&kf,
+    };
+    int ret;
+
+    trace_kvm_arm_pmu_filter_range(CPU(cpu)->cpu_index, kf.base_event,
+                                   kf.nevents, kf.action);
+    ret = kvm_vcpu_ioctl(CPU(cpu), KVM_SET_DEVICE_ATTR, &attr);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "KVM refused events 0x%x to 0x%x",
+                         kf.base_event, kf.base_event + kf.nevents - 1);
+        return false;
+    }
+    return true;
+}
+
+bool kvm_arm_pmu_filter_set(ARMCPU *cpu, Error **errp)
+{
+    ERRP_GUARD();
+    const char *id = kvm_state->pmu_filter;
+    KVMPMUFilter *filter;
+    g_autofree KVMPMUEvent *events = NULL;
+    g_autofree KVMArmPMUEventRange *ranges = NULL;
+    KvmPmuFilterAction action;
+    uint32_t nevents, nranges;
+
+    if (!id) {
+        return true;
+    }
+    filter = kvm_pmu_filter_find(id, errp);
+    if (!filter) {
+        return false;
+    }
+    events = kvm_pmu_filter_get_events(filter, &nevents);
+    if (!kvm_arm_pmu_filter_check(
+            events, nevents,
+            kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter),
+            kvm_arm_pmu_max_event(cpu), errp)) {
+        error_prepend(errp, "PMU event filter '%s': ", id);
+        return false;
+    }
+    if (!kvm_arm_pmu_filter_supported(cpu, errp)) {
+        return false;
+    }
+    action = kvm_pmu_filter_get_action(filter);
+    ranges = kvm_arm_pmu_filter_encode(action, events, nevents, &nranges);
+    trace_kvm_arm_pmu_filter_set(CPU(cpu)->cpu_index, id, action, nranges);
+    for (uint32_t i = 0; i < nranges; i++) {
+        if (!kvm_arm_pmu_filter_set_range(cpu, &ranges[i], action, errp)) {
+            error_prepend(errp, "PMU event filter '%s': ", id);
+            return false;
+        }
+    }
+    filtered_vcpus++;
+    return true;
+}
+
+/* Called when the machine is ready: the filter must be on every vCPU. */
+static bool kvm_arm_pmu_filter_check_vcpus(KVMState *s, const char *id,
+                                           KVMPMUFilter *filter,
+                                           Error **errp)
+{
+    ERRP_GUARD();
+    unsigned int nvcpus = 0;
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (!ARM_CPU(cs)->has_pmu) {
+            error_setg(errp, "PMU event filter '%s' cannot be installed: "
+                       "vCPU %d has no PMU", id, cs->cpu_index);
+            error_append_hint(errp, "KVM on Arm keeps the filter with the "
+                              "vCPUs' PMUs; give the vCPUs a PMU with "
+                              "pmu=on.\n");
+            return false;
+        }
+        nvcpus++;
+    }
+    if (filtered_vcpus != nvcpus) {
+        error_setg(errp, "PMU event filter '%s' was installed on %u of %u "
+                   "vCPUs: this machine does not create their PMUs in KVM",
+                   id, filtered_vcpus, nvcpus);
+        return false;
+    }
+    return true;
+}
+
+static const KVMPMUFilterOps kvm_arm_pmu_filter_ops = {
+    .install = kvm_arm_pmu_filter_check_vcpus,
+    .fixed_at_start = "On Arm, KVM fixes the filter when QEMU creates the "
+                      "vCPUs' PMUs, before the guest starts.",
+};
+
+void kvm_arm_pmu_filter_register(void)
+{
+    kvm_pmu_filter_register_ops(&kvm_arm_pmu_filter_ops);
+}
