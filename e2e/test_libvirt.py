@@ -15,7 +15,7 @@ import libvirt_env
 from qemu_run import QEMU, SANITIZER_REPORT, SHIM, TOP, kvm_unusable
 from test_pmu_filter import expected_bytes
 
-DOC = os.path.join(TOP, "docs/system/i386/kvm-pmu-filter.rst")
+DOC = os.path.join(TOP, "docs/system/kvm-pmu-filter.rst")
 FILTER = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
           "x86-fixed-counter": {"bitmap": "0x7"},
           "events": [{"format": "x86-default", "select": "0xc4",

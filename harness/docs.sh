@@ -15,5 +15,5 @@ ninja -C "$KPF_OBJ" html man > "$KPF_OBJ/docs.log" 2>&1 ||
     { grep -vE '^\[[0-9]+/[0-9]+\]' "$KPF_OBJ/docs.log" | tail -20 >&2;
       die "the docs build failed (log: build/docs/docs.log)"; }
 echo "    no warnings ($(( $(date +%s) - start ))s)"
-echo "    page: build/docs/docs/manual/system/i386/kvm-pmu-filter.html"
+echo "    page: build/docs/docs/manual/system/kvm-pmu-filter.html"
 echo "    QMP reference: build/docs/docs/manual/interop/qemu-qmp-ref.html"
