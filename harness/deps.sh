@@ -11,12 +11,19 @@ PKGS="gcc make git ninja-build pkgconf flex bison ccache python3 python3-venv
       libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
       dpkg-dev quilt perl $FIRMWARE_PKGS
       libvirt-daemon-system libvirt-clients"
+FOREIGN_ARCH=""
 for group in "$@"; do
     case "$group" in
     docs)  PKGS="$PKGS python3-sphinx python3-sphinx-rtd-theme" ;;
     bench) PKGS="$PKGS valgrind"
            BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
     fuzz)  PKGS="$PKGS clang libclang-rt-dev" ;;
+    # Cross build for arm64 hosts; libfdt-dev is not multi-arch, so
+    # check-arm64.sh unpacks the arm64 one into its own sysroot.
+    arm64) PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+                 libglib2.0-dev:arm64 zlib1g-dev:arm64
+                 libpixman-1-dev:arm64 libfdt1:arm64 qemu-user-static"
+           FOREIGN_ARCH=arm64 ;;
     *)     die "deps.sh: unknown group '$group'" ;;
     esac
 done
@@ -93,6 +100,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 add_sources
+if [ -n "$FOREIGN_ARCH" ] &&
+   ! dpkg --print-foreign-architectures | grep -qx "$FOREIGN_ARCH"; then
+    info "dpkg --add-architecture $FOREIGN_ARCH"
+    dpkg --add-architecture "$FOREIGN_ARCH"
+fi
 info "apt-get update"
 apt-get update -qq || die "'apt-get update' failed"
 export DEBIAN_FRONTEND=noninteractive
