@@ -51,6 +51,7 @@ series: source
 	@$(H)/series.sh
 
 check-series: build
+	@$(H)/deps.sh arm64
 	@$(H)/series.sh
 	@$(H)/check-series.sh
 

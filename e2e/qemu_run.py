@@ -40,11 +40,11 @@ def skip_without_kvm(cls):
     return unittest.skip(reason)(cls) if reason else cls
 
 
-def assert_refused(test, args, message, env=None, hints=None):
+def assert_refused(test, args, message, env=None, hints=None, runner=None):
     """QEMU exits with status 1 and one error line that holds @message,
     followed by @hints (unless None), before any KVM_RUN; return the
-    finished Run."""
-    with Run(args, env=env) as run:
+    finished Run (or @runner)."""
+    with (runner or Run)(args, env=env) as run:
         run.wait()
         test.assertEqual(run.proc.returncode, 1, run.stderr)
         errors = run.error_lines()
@@ -116,11 +116,9 @@ class Run:
         self.dir = tempfile.TemporaryDirectory(prefix="kpf-e2e-")
         self.log = os.path.join(self.dir.name, "shim.log")
         self.qmp_path = os.path.join(self.dir.name, "qmp.sock")
-        full_env = dict(os.environ, KVM_SHIM_LOG=self.log)
-        if SHIM:                # KVM_SHIM= runs QEMU without the shim
-            full_env["LD_PRELOAD"] = SHIM
+        full_env = dict(os.environ, **self.shim_env())
         full_env.update(env or {})
-        cmd = [QEMU] + BASE_ARGS + args + [
+        cmd = self.command(args) + [
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         self.proc = subprocess.Popen(cmd, env=full_env, text=True,
                                      errors="backslashreplace",
@@ -130,6 +128,15 @@ class Run:
         self.qmp = None
         self.stderr = ""
         self.final_records = None
+
+    def command(self, args):
+        return [QEMU] + BASE_ARGS + args
+
+    def shim_env(self):
+        env = {"KVM_SHIM_LOG": self.log}
+        if SHIM:                # KVM_SHIM= runs QEMU without the shim
+            env["LD_PRELOAD"] = SHIM
+        return env
 
     def connect(self, timeout=20):
         deadline = time.time() + timeout

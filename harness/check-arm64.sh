@@ -3,8 +3,10 @@
 # make check-arm64: no arm64 KVM host is at hand, so cross-build
 # qemu-system-aarch64 with KVM for an arm64 host from build/qemu, with
 # -Werror, and run what runs without one under qemu-user: our unit
-# tests, and the aarch64 binary's QOM and QMP with the qtest
-# accelerator.  Ends with "N passed, N failed".
+# tests, the aarch64 binary's QOM and QMP with the qtest accelerator,
+# and the arm64 glue end to end on e2e/arm64-fake-kvm.c, a stand-in for
+# arm64 KVM.  Ends with "N passed, N failed".  With "configure", only
+# configure the cross build.
 
 . "$(dirname "$0")/common.sh"
 
@@ -14,7 +16,7 @@ SYSROOT=$ARM/sysroot
 # check-qjson forks subprocesses by re-executing itself, which needs
 # binfmt_misc; these two do not
 UNIT_TESTS="test-kvm-pmu-filter test-kvm-arm-pmu-encode"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 # libfdt-dev cannot be installed for amd64 and arm64 at once
 fdt_sysroot() {
@@ -141,10 +143,35 @@ qom_qmp() {
         result fail "kvm-pmu-filter object on aarch64: $out"
 }
 
+# The tests of e2e/arm64_fake_kvm_tests.py, on e2e/arm64-fake-kvm.c
+fake_kvm_tests() {
+    local log=$ARM/e2e/e2e.log p f sk
+
+    info "the arm64 glue end to end: qemu-user on a stand-in for arm64 KVM"
+    mkdir -p "$ARM/e2e"
+    if ! aarch64-linux-gnu-gcc -shared -fPIC -O2 -Wall -Werror \
+            -I"$SRC/linux-headers" -o "$ARM/e2e/fake-kvm.so" \
+            "$TOP/e2e/arm64-fake-kvm.c" -ldl; then
+        result fail "build of e2e/arm64-fake-kvm.c"
+        return
+    fi
+    (cd "$TOP/e2e" && QEMU_ARM=$AOBJ/qemu-system-aarch64 \
+        FAKE_KVM=$ARM/e2e/fake-kvm.so \
+        python3 run_tests.py arm64_fake_kvm_tests) > "$log" 2>&1
+    grep -E '^(FAIL|ERROR|SKIP)' "$log"
+    read -r p f sk < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log")
+    [ -n "$p" ] || { tail -20 "$log"; p=0 f=1 sk=0; }
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
+    echo "    $p passed, $f failed, $sk skipped (log: $log)"
+}
+
 fdt_sysroot
 configure
-build && unit_tests && qom_qmp
+# check-series.sh only needs the configured cross build
+[ "${1:-}" != configure ] || exit 0
+build && unit_tests && qom_qmp && fake_kvm_tests
 line="$passed passed, $failed failed"
+[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
 echo "arm64 cross build: $line"
 echo "$line"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,8 @@
 
 SERIES=$BUILD/series
 APPLY=$BUILD/apply
-UNIT_TESTS="check-qjson test-kvm-pmu-filter test-kvm-x86-pmu-encode"
+UNIT_TESTS="check-qjson test-kvm-pmu-filter test-kvm-x86-pmu-encode
+            test-kvm-arm-pmu-encode"
 dsc=$("$TOP/harness/fetch.sh")
 patches=()
 failures=0
@@ -63,6 +64,26 @@ bisect_build() {
     trap - EXIT
 }
 
+# The arm64 glue builds after every patch too, in the cross build
+bisect_build_arm64() {
+    local commit aobj=$BUILD/arm64/obj log=$BUILD/arm64/obj/check-series.log
+    info "cross-building qemu-system-aarch64 after each patch (build/arm64)"
+    "$TOP/harness/check-arm64.sh" configure
+    trap back_to_tip EXIT
+    for commit in $(git -C "$SRC" rev-list --reverse "$BASE_TAG"..series); do
+        git -C "$SRC" checkout -q --detach "$commit"
+        if ninja -C "$aobj" qemu-system-aarch64 > "$log" 2>&1 &&
+           ! grep -q "warning:" "$log"; then
+            echo "    builds for arm64: $(git -C "$SRC" log -1 --format=%s)"
+        else
+            grep -E "warning:|error|FAILED" "$log" | head -10 | sed 's/^/    /'
+            fail "arm64 build at $(git -C "$SRC" log -1 --format=%s)"
+        fi
+    done
+    back_to_tip
+    trap - EXIT
+}
+
 git_am_upstream() {
     local tree=$APPLY/upstream orig
     orig=$(dirname "$dsc")/$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(qemu_.*\.orig\.tar\.[a-z0-9]*\)$/\1/p' "$dsc" | head -1)
@@ -110,6 +131,7 @@ done
 [ ${#patches[@]} -gt 0 ] || die "no patches in build/series"
 checkpatch
 bisect_build
+bisect_build_arm64
 git_am_upstream
 quilt_debian
 if [ "$failures" -ne 0 ]; then

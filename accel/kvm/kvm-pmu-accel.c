@@ -96,8 +96,7 @@ static void kvm_pmu_filter_switch(KVMState *s, const char *id, Error **errp)
         return;
     }
     if (pmu_filter_ops->fixed_at_start) {
-        error_setg(errp, "cannot change the PMU event filter of a VM that "
-                   "has started");
+        error_setg(errp, "cannot change the PMU event filter of this VM");
         error_append_hint(errp, "%s\n", pmu_filter_ops->fixed_at_start);
         return;
     }
