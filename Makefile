@@ -9,7 +9,7 @@ NINJA_TARGETS := qemu-system-x86_64
 
 .PHONY: all build deps source configure run check clean distclean reset \
 	docs series check-series bench check-asan fuzz refresh backport \
-	check-backport check-arm64
+	check-backport check-arm64 check-backport-arm64
 
 all: build
 
@@ -37,6 +37,10 @@ backport: deps
 
 check-backport: backport
 	@$(H)/check-backport.sh
+
+check-backport-arm64: backport
+	@$(H)/deps.sh arm64
+	@$(H)/check-backport.sh arm64
 
 # The arm64 glue, cross-built for an arm64 host, tests under qemu-user
 check-arm64: source

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check-backport: the patches of `make backport` apply with quilt to
 # Debian stable's qemu source package (in build/stable/deb), which then
-# builds, and our tests pass on that build.
+# builds, and our tests pass on that build.  With "arm64", the same tree
+# goes through check-arm64.sh instead (in build/stable/arm64).
 
 . "$(dirname "$0")/common.sh"
 
@@ -38,6 +39,9 @@ if [ "$(cat "$BUILD/deb.stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 
 export KPF_SRC=$DEB
+if [ "${1:-}" = arm64 ]; then
+    exec "$TOP/harness/check-arm64.sh"
+fi
 "$TOP/harness/configure.sh"
 "$TOP/harness/build.sh"
 "$TOP/harness/check.sh" backport
