@@ -9,26 +9,34 @@
 export BUILD=$TOP/build/stable KPF_BASE=stable
 PATCHES=$BUILD/patches
 
-# changed_lines DIFF: the lines DIFF adds and removes, without context
+# changed_lines DIFF [PATH...]: the lines DIFF adds and removes, without
+# context, leaving out the files PATH...
 changed_lines() {
-    grep '^[-+]' "$1" | grep -v '^\(+++\|---\) ' | sort
+    local diff=$1
+    shift
+    awk -v skip=" $* " '
+        /^diff --git / { file = substr($3, 3); next }
+        /^(\+\+\+|---) / { next }
+        /^[-+]/ && index(skip, " " file " ") == 0 { print }' "$diff" | sort
 }
 
 # A diff of patches/backport/ that replaces one of the series must make
 # the same changes in other context, or the backport would silently keep
-# an old version of a patch; "# differs: NAME why" in its series file
-# lists those that change something on purpose.
+# an old version of a patch.  "# differs: NAME PATH... -- why" in its
+# series file names the files in which it changes something on purpose.
 check_overrides() {
-    local d name
+    local d name skip
     for d in "$TOP"/patches/backport/*.diff; do
         name=$(basename "$d")
         [ -f "$TOP/patches/$name" ] || continue
-        grep -q "^# differs: $name " "$TOP/patches/backport/series" &&
-            continue
-        cmp -s <(changed_lines "$TOP/patches/$name") <(changed_lines "$d") ||
+        skip=$(sed -n "s/^# differs: $name \(.*\) -- .*/\1/p" \
+               "$TOP/patches/backport/series")
+        # shellcheck disable=SC2086
+        cmp -s <(changed_lines "$TOP/patches/$name" $skip) \
+               <(changed_lines "$d" $skip) ||
             die "patches/backport/$name changes other lines than" \
                 "patches/$name; update it, or say why in" \
-                "patches/backport/series (# differs: $name ...)"
+                "patches/backport/series (# differs: $name PATH... -- why)"
     done
 }
 
