@@ -32,34 +32,12 @@ fdt_sysroot() {
 OPTS=(
     --cross-prefix=aarch64-linux-gnu-
     --target-list=aarch64-softmmu
-    --disable-tcg
-    --enable-kvm
-    --without-default-features
-    --enable-fdt=system
-    --disable-docs
-    --disable-rust
-    --disable-install-blobs
+    "${LEAN_CONFIGURE[@]}"
     --enable-werror
-    --python=/usr/bin/python3
     "--cc=ccache aarch64-linux-gnu-gcc"
     "--extra-cflags=-I$SYSROOT/usr/include"
     "--extra-ldflags=-L$SYSROOT/usr/lib/aarch64-linux-gnu"
 )
-
-configure() {
-    local stamp=$AOBJ/.configure-options
-    if [ -f "$AOBJ/build.ninja" ] &&
-       [ "$(cat "$stamp" 2>/dev/null)" = "$SRC ${OPTS[*]}" ]; then
-        return
-    fi
-    info "configuring the arm64 cross build in $AOBJ"
-    rm -rf "$AOBJ"
-    mkdir -p "$AOBJ"
-    (cd "$AOBJ" && "$SRC/configure" "${OPTS[@]}" > configure.log 2>&1) ||
-        { tail -20 "$AOBJ/configure.log" >&2
-          die "configure failed (log: $AOBJ/configure.log)"; }
-    echo "$SRC ${OPTS[*]}" > "$stamp"
-}
 
 result() {
     if [ "$1" = ok ]; then
@@ -158,15 +136,13 @@ fake_kvm_tests() {
     (cd "$TOP/e2e" && QEMU_ARM=$AOBJ/qemu-system-aarch64 \
         FAKE_KVM=$ARM/e2e/fake-kvm.so \
         python3 run_tests.py arm64_fake_kvm_tests) > "$log" 2>&1
-    grep -E '^(FAIL|ERROR|SKIP)' "$log" || true
-    read -r p f sk < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log")
-    [ -n "$p" ] || { tail -20 "$log"; p=0 f=1 sk=0; }
+    read -r p f sk < <(e2e_totals "$log")
     passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
     echo "    $p passed, $f failed, $sk skipped (log: $log)"
 }
 
 fdt_sysroot
-configure
+configure_qemu "$AOBJ" "${OPTS[@]}"
 # check-series.sh only needs the configured cross build
 [ "${1:-}" != configure ] || exit 0
 build && unit_tests && qom_qmp && fake_kvm_tests

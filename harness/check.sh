@@ -53,10 +53,7 @@ if gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
     # shellcheck disable=SC2086
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \
         > "$BUILD/e2e/e2e.log" 2>&1
-    grep -E '^(FAIL|ERROR|SKIP)' "$BUILD/e2e/e2e.log"
-    read -r p f s < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-                      "$BUILD/e2e/e2e.log")
-    [ -n "$p" ] || { tail -20 "$BUILD/e2e/e2e.log"; p=0 f=1 s=0; }
+    read -r p f s < <(e2e_totals "$BUILD/e2e/e2e.log")
     count "$p" "$f" "$s" "end-to-end on /dev/kvm"
 else
     count 0 1 0 "end-to-end shim build"

@@ -30,3 +30,40 @@ info() {
 # Let ccache hit across clones in different directories
 export CCACHE_BASEDIR="$TOP"
 export CCACHE_NOHASHDIR=true
+
+# What every QEMU build of ours has: a system emulator with KVM only
+LEAN_CONFIGURE=(--disable-tcg --enable-kvm --without-default-features
+                --enable-fdt=system --disable-docs --disable-rust
+                --disable-install-blobs --python=/usr/bin/python3)
+
+# configure_qemu DIR OPTION...: configure $SRC in DIR, again only when
+# the options or the source tree changed; meson itself regenerates the
+# build when a meson.build file changes
+configure_qemu() {
+    local dir=$1 stamp=$1/.configure-options
+    shift
+    if [ -f "$dir/build.ninja" ] &&
+       [ "$(cat "$stamp" 2>/dev/null)" = "$SRC $*" ]; then
+        return
+    fi
+    info "configuring QEMU in $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir" "$CCACHE_DIR"
+    (cd "$dir" && "$SRC/configure" "$@" > configure.log 2>&1) ||
+        { tail -20 "$dir/configure.log" >&2
+          die "QEMU's configure failed (log: $dir/configure.log)"; }
+    echo "$SRC $*" > "$stamp"
+}
+
+# e2e_totals LOG: the "passed failed skipped" of an e2e/run_tests.py
+# log, "0 1 0" if it has none; its failures and skips go to stderr
+e2e_totals() {
+    local totals
+    grep -E '^(FAIL|ERROR|SKIP)' "$1" >&2 || true
+    totals=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$1")
+    if [ -z "$totals" ]; then
+        tail -20 "$1" >&2
+        totals="0 1 0"
+    fi
+    echo "$totals"
+}
