@@ -6,7 +6,7 @@
 
 info "building QEMU $(cat "$BUILD/qemu-version") with the series"
 start=$(date +%s)
-ninja -C "$OBJ" > "$OBJ/build.log" 2>&1 ||
+ninja_build "$OBJ" "$OBJ/build.log" ||
     { grep -E "error|FAILED" "$OBJ/build.log" | head -20 >&2;
       die "build failed (log: $OBJ/build.log)"; }
 if [ "$OBJ" = "$BUILD/obj" ]; then

@@ -57,7 +57,7 @@ build() {
         targets="$targets tests/unit/$t"
     done
     # shellcheck disable=SC2086
-    if ! ninja -C "$AOBJ" $targets > "$log" 2>&1; then
+    if ! ninja_build "$AOBJ" "$log" $targets; then
         grep -E "error|FAILED" "$log" | head -20 >&2
         result fail "arm64 build (log: $log)"
         return 1

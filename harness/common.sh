@@ -9,7 +9,14 @@ SRC=${KPF_SRC:-$BUILD/qemu}
 OBJ=${KPF_OBJ:-$BUILD/obj}
 SRC_CACHE=${KPF_SRC_CACHE:-/var/cache/kvm-pmu-filter/src}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kvm-pmu-filter/ccache}
-BASE_TAG=debian-base
+# build/qemu: the tree as released, the commit the series sits on (the
+# same but for what Debian's repackaging needs), the series' sets
+UPSTREAM_TAG=upstream
+BASE_TAG=base
+# Who makes the commits of build/qemu; `make series` signs them off with
+# the identity of whoever exports them
+HARNESS_NAME="kvm-pmu-filter harness"
+HARNESS_EMAIL="harness@kvm-pmu-filter.invalid"
 
 # The QEMU the series is written against: a version of Debian's qemu
 # source package, taken from sid's source index
@@ -25,6 +32,14 @@ die() {
 
 info() {
     echo "==> $*"
+}
+
+# orig_tarball DSC: the upstream tarball that a source package lists
+orig_tarball() {
+    local f
+    f=$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(.*\.orig\.tar\.[a-z0-9]*\)$/\1/p' "$1" | head -1)
+    [ -n "$f" ] || die "no .orig tarball listed in $1"
+    echo "$(dirname "$1")/$f"
 }
 
 # Let ccache hit across clones in different directories
@@ -66,4 +81,25 @@ e2e_totals() {
         totals="0 1 0"
     fi
     echo "$totals"
+}
+
+# ninja_build DIR LOG [TARGET...]: run ninja, its output into LOG; a
+# build of many steps shows its progress every 5 %, with the time spent
+ninja_build() {
+    local dir=$1 log=$2
+    shift 2
+    ninja -C "$dir" "$@" 2>&1 | tee "$log" | ninja_progress
+    return "${PIPESTATUS[0]}"
+}
+
+ninja_progress() {
+    local line n m shown=-1 start=$SECONDS
+    while IFS= read -r line; do
+        [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+        n=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]}
+        [ "$m" -ge 200 ] && [ $((n * 20 / m)) -gt "$shown" ] || continue
+        shown=$((n * 20 / m))
+        printf '    [%d/%d] %3d%%  %dm%02ds\n' "$n" "$m" $((n * 100 / m)) \
+            $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60))
+    done
 }

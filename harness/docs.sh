@@ -11,7 +11,7 @@ export EXTRA_CONFIGURE="--enable-docs --enable-werror"
 
 info "building the manual with Sphinx (warnings are errors)"
 start=$(date +%s)
-ninja -C "$KPF_OBJ" html man > "$KPF_OBJ/docs.log" 2>&1 ||
+ninja_build "$KPF_OBJ" "$KPF_OBJ/docs.log" html man ||
     { grep -vE '^\[[0-9]+/[0-9]+\]' "$KPF_OBJ/docs.log" | tail -20 >&2;
       die "the docs build failed (log: build/docs/docs.log)"; }
 echo "    no warnings ($(( $(date +%s) - start ))s)"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Write build/qemu's commits back into patches/: the diff of each commit,
 # minus the files it adds from the repository, becomes patches/NAME.diff,
-# and the files it adds are copied back.  Edit build/qemu with git
-# (commit --fixup, rebase --autosquash), then run `make refresh`.
+# the files the series adds are copied back as the last commit has them,
+# and the messages go to patches/msg/.  Edit build/qemu with git (commit
+# --fixup, rebase --autosquash), then run `make refresh`.
 
 . "$(dirname "$0")/common.sh"
 
@@ -22,7 +23,7 @@ for i in "${!names[@]}"; do
     name=${names[$i]} commit=${commits[$i]}
     mapfile -t added < <(added_files "$name")
     for f in "${added[@]}"; do
-        git -C "$SRC" show "$commit:$f" > "$TOP/$f"
+        git -C "$SRC" show "HEAD:$f" > "$TOP/$f"
     done
     diff="$TOP/patches/$name.diff"
     git -C "$SRC" diff "$commit~1" "$commit" -- . \

@@ -23,7 +23,8 @@ struct KVMPMUFilter {
     KvmPmuX86FixedCounter *x86_fixed_counter;
 
     bool complete;
-    bool in_use;
+    /* How many accelerators have claimed the filter */
+    unsigned int users;
 };
 
 /* Longest part of a bad value quoted in an error message */
@@ -306,7 +307,7 @@ static void kvm_pmu_filter_complete(UserCreatable *uc, Error **errp)
 
 static bool kvm_pmu_filter_can_be_deleted(UserCreatable *uc)
 {
-    return !KVM_PMU_FILTER(uc)->in_use;
+    return !KVM_PMU_FILTER(uc)->users;
 }
 
 KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp)
@@ -328,14 +329,20 @@ KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp)
     return filter;
 }
 
+const char *kvm_pmu_filter_get_id(KVMPMUFilter *filter)
+{
+    return object_get_canonical_path_component(OBJECT(filter));
+}
+
 void kvm_pmu_filter_claim(KVMPMUFilter *filter)
 {
-    filter->in_use = true;
+    filter->users++;
 }
 
 void kvm_pmu_filter_release(KVMPMUFilter *filter)
 {
-    filter->in_use = false;
+    assert(filter->users);
+    filter->users--;
 }
 
 KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter)

@@ -40,12 +40,14 @@ typedef struct KVMPMUEvent {
 bool kvm_pmu_parse_value(const char *str, uint64_t max, uint64_t *value,
                          Error **errp);
 
+/* The kvm-pmu-filter object with ID @id */
 KVMPMUFilter *kvm_pmu_filter_find(const char *id, Error **errp);
+const char *kvm_pmu_filter_get_id(KVMPMUFilter *filter);
 
 /*
- * A filter cannot change once it is created.  An accelerator that
- * installs a filter claims it; a claimed filter cannot be deleted
- * until the accelerator installs another one and releases it.
+ * A filter cannot change once it is created.  An accelerator claims
+ * the filter it is to install; a claimed filter cannot be deleted until
+ * the accelerator releases it.
  */
 void kvm_pmu_filter_claim(KVMPMUFilter *filter);
 void kvm_pmu_filter_release(KVMPMUFilter *filter);

@@ -5,7 +5,8 @@
  * device attribute, although it applies to the whole VM, and only
  * until that vCPU's PMU is created.  So the filter is set on each vCPU
  * just before kvm_arm_pmu_init() creates its PMU, and checked to be on
- * all of them once the machine is ready.  It cannot change afterwards.
+ * all of them once the machine is complete.  It cannot change
+ * afterwards.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,15 +14,13 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "hw/core/cpu.h"
+#include "hw/qdev-core.h"
 #include "system/kvm_int.h"
 #include "cpu.h"
 #include "cpu-features.h"
 #include "kvm_arm.h"
 #include "kvm-pmu-filter.h"
 #include "trace.h"
-
-/* How many vCPUs KVM has the filter for */
-static unsigned int filtered_vcpus;
 
 static uint16_t kvm_arm_pmu_max_event(ARMCPU *cpu)
 {
@@ -72,83 +71,82 @@ static bool kvm_arm_pmu_filter_set_range(ARMCPU *cpu,
     return true;
 }
 
-bool kvm_arm_pmu_filter_set(ARMCPU *cpu, Error **errp)
+static bool kvm_arm_pmu_filter_set_ranges(ARMCPU *cpu, KVMPMUFilter *filter,
+                                          Error **errp)
 {
-    ERRP_GUARD();
-    const char *id = kvm_state->pmu_filter;
-    KVMPMUFilter *filter;
     g_autofree KVMPMUEvent *events = NULL;
     g_autofree KVMArmPMUEventRange *ranges = NULL;
-    KvmPmuFilterAction action;
+    KvmPmuFilterAction action = kvm_pmu_filter_get_action(filter);
     uint32_t nevents, nranges;
 
-    if (!id) {
-        return true;
-    }
-    filter = kvm_pmu_filter_find(id, errp);
-    if (!filter) {
-        return false;
-    }
     events = kvm_pmu_filter_get_events(filter, &nevents);
     if (!kvm_arm_pmu_filter_check(
             events, nevents,
             kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter),
-            kvm_arm_pmu_max_event(cpu), errp)) {
-        error_prepend(errp, "PMU event filter '%s': ", id);
+            kvm_arm_pmu_max_event(cpu), errp) ||
+        !kvm_arm_pmu_filter_supported(cpu, errp)) {
         return false;
     }
-    if (!kvm_arm_pmu_filter_supported(cpu, errp)) {
-        return false;
-    }
-    action = kvm_pmu_filter_get_action(filter);
     ranges = kvm_arm_pmu_filter_encode(action, events, nevents, &nranges);
-    trace_kvm_arm_pmu_filter_set(CPU(cpu)->cpu_index, id, action, nranges);
+    trace_kvm_arm_pmu_filter_set(CPU(cpu)->cpu_index,
+                                 kvm_pmu_filter_get_id(filter), action,
+                                 nranges);
     for (uint32_t i = 0; i < nranges; i++) {
         if (!kvm_arm_pmu_filter_set_range(cpu, &ranges[i], action, errp)) {
-            error_prepend(errp, "PMU event filter '%s': ", id);
             return false;
         }
     }
-    filtered_vcpus++;
     return true;
 }
 
-/* Called when the machine is ready: the filter must be on every vCPU. */
-static bool kvm_arm_pmu_filter_check_vcpus(KVMState *s, const char *id,
-                                           KVMPMUFilter *filter,
-                                           Error **errp)
+/*
+ * Give KVM the VM's filter for @cpu, before its PMU is created.  This
+ * runs while the board creates the vCPUs, where an error cannot stop
+ * QEMU yet; it is kept with the vCPU, and kvm_arch_pmu_filter_install()
+ * reports it before any vCPU runs.
+ */
+void kvm_arm_pmu_filter_set(ARMCPU *cpu)
+{
+    KVMPMUFilter *filter = kvm_state->pmu_filter;
+    Error **errp = &cpu->kvm_pmu_filter_error;
+
+    if (filter && !*errp && !kvm_arm_pmu_filter_set_ranges(cpu, filter, errp)) {
+        error_prepend(errp, "PMU event filter '%s': ",
+                      kvm_pmu_filter_get_id(filter));
+    }
+}
+
+/* Called when the machine is complete: the filter must be on every vCPU */
+bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
+                                 Error **errp)
 {
     ERRP_GUARD();
-    unsigned int nvcpus = 0;
     CPUState *cs;
 
+    if (phase_check(PHASE_MACHINE_READY)) {
+        error_setg(errp, "cannot change the PMU event filter of this VM");
+        error_append_hint(errp, "On Arm, KVM fixes the filter when QEMU "
+                          "creates the vCPUs' PMUs, before the guest "
+                          "starts.\n");
+        return false;
+    }
     CPU_FOREACH(cs) {
-        if (!ARM_CPU(cs)->has_pmu) {
+        ARMCPU *cpu = ARM_CPU(cs);
+
+        if (!cpu->has_pmu) {
             error_setg(errp, "PMU event filter '%s' cannot be installed: "
-                       "vCPU %d has no PMU", id, cs->cpu_index);
+                       "vCPU %d has no PMU", kvm_pmu_filter_get_id(filter),
+                       cs->cpu_index);
             error_append_hint(errp, "KVM on Arm keeps the filter with the "
                               "vCPUs' PMUs; give the vCPUs a PMU with "
                               "pmu=on.\n");
             return false;
         }
-        nvcpus++;
-    }
-    if (filtered_vcpus != nvcpus) {
-        error_setg(errp, "PMU event filter '%s' was installed on %u of %u "
-                   "vCPUs: this machine does not create their PMUs in KVM",
-                   id, filtered_vcpus, nvcpus);
-        return false;
+        if (cpu->kvm_pmu_filter_error) {
+            error_propagate(errp, cpu->kvm_pmu_filter_error);
+            cpu->kvm_pmu_filter_error = NULL;
+            return false;
+        }
     }
     return true;
-}
-
-static const KVMPMUFilterOps kvm_arm_pmu_filter_ops = {
-    .install = kvm_arm_pmu_filter_check_vcpus,
-    .fixed_at_start = "On Arm, KVM fixes the filter when QEMU creates the "
-                      "vCPUs' PMUs, before the guest starts.",
-};
-
-void kvm_arm_pmu_filter_register(void)
-{
-    kvm_pmu_filter_register_ops(&kvm_arm_pmu_filter_ops);
 }

@@ -355,6 +355,7 @@ static void test_find(void)
     Error *err = NULL;
 
     g_assert_true(kvm_pmu_filter_find("f0", &error_abort) == f);
+    g_assert_cmpstr(kvm_pmu_filter_get_id(f), ==, "f0");
     g_assert_null(kvm_pmu_filter_find("nope", &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "there is no object with ID 'nope'");
@@ -377,7 +378,12 @@ static void test_claimed(void)
     KVMPMUFilter *f = filter_new("busy", "{'action': 'deny'}", &error_abort);
     Error *err = NULL;
 
+    /* two claims, e.g. while one accelerator hands over to another */
     kvm_pmu_filter_claim(f);
+    kvm_pmu_filter_claim(f);
+    g_assert_false(user_creatable_del("busy", &err));
+    error_free_or_abort(&err);
+    kvm_pmu_filter_release(f);
     g_assert_false(user_creatable_del("busy", &err));
     error_free_or_abort(&err);
     g_assert_true(kvm_pmu_filter_find("busy", &error_abort) == f);

@@ -132,6 +132,9 @@ static void test_encode_max_events(void)
     g_assert_cmphex(kf->events[299], ==, 0x000000010000012bULL);
 }
 
+#define INTEL KVM_X86_PMU_SELECT_BITS_INTEL
+#define AMD KVM_X86_PMU_SELECT_BITS_AMD
+
 static void test_check_raw_bits(void)
 {
     const uint64_t good[] = { 0, 0xc4, 0xffff, 0x0000000f0000ffffULL };
@@ -144,47 +147,73 @@ static void test_check_raw_bits(void)
     for (int i = 0; i < ARRAY_SIZE(good); i++) {
         KVMPMUEvent event = raw(good[i]);
 
-        g_assert_true(kvm_x86_pmu_filter_check(&event, 1, true,
+        g_assert_true(kvm_x86_pmu_filter_check(&event, 1, AMD,
                                                &error_abort));
     }
     for (int i = 0; i < ARRAY_SIZE(bad); i++) {
         KVMPMUEvent events[] = { raw(0xc4), raw(bad[i]) };
 
-        g_assert_false(kvm_x86_pmu_filter_check(events, 2, false, &err));
+        g_assert_false(kvm_x86_pmu_filter_check(events, 2, AMD, &err));
         g_assert_nonnull(strstr(error_get_pretty(err), "events[1]: code"));
         error_free(err);
         err = NULL;
     }
 }
 
-static void test_check_intel_masked_select(void)
+typedef struct SelectCase {
+    KVMPMUEvent event;
+    uint16_t select;
+} SelectCase;
+
+/*
+ * With 8 select bits, KVM drops plain events with select bits 11:8 and
+ * refuses such masked entries; every format is refused alike, naming
+ * the event.
+ */
+static void test_check_select_bits(void)
 {
-    KVMPMUEvent wide = masked(0x1c4, 0xff, 0x00, false);
-    KVMPMUEvent narrow = masked(0xff, 0xff, 0x00, false);
-    KVMPMUEvent plain = x86_default(0xfff, 0xff);
+    const SelectCase wide[] = {
+        { raw(0x1000000c4ULL), 0x1c4 },
+        { raw(0xf000000ffULL), 0xfff },
+        { x86_default(0x1c2, 0x00), 0x1c2 },
+        { x86_default(0x100, 0xff), 0x100 },
+        { masked(0x1c4, 0xff, 0x00, false), 0x1c4 },
+        { masked(0x1c4, 0xff, 0x00, true), 0x1c4 },
+    };
+    const KVMPMUEvent narrow[] = {
+        raw(0xffff), x86_default(0xff, 0xff), masked(0xff, 0xff, 0x00, true),
+    };
     Error *err = NULL;
 
-    g_assert_true(kvm_x86_pmu_filter_check(&wide, 1, false, &error_abort));
-    g_assert_true(kvm_x86_pmu_filter_check(&narrow, 1, true, &error_abort));
-    /* KVM drops plain events it cannot match rather than refusing them */
-    g_assert_true(kvm_x86_pmu_filter_check(&plain, 1, true, &error_abort));
-    g_assert_false(kvm_x86_pmu_filter_check(&wide, 1, true, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "events[0]: select 0x1c4 is "
-                    "wider than the 8 bits of Intel event selects");
-    error_free(err);
+    for (int i = 0; i < ARRAY_SIZE(wide); i++) {
+        KVMPMUEvent events[] = { raw(0xc4), wide[i].event };
+        g_autofree char *want = g_strdup_printf(
+            "events[1]: event select 0x%x is wider than the 8 bits that "
+            "KVM compares on this host", wide[i].select);
+
+        g_assert_true(kvm_x86_pmu_filter_check(events, 2, AMD,
+                                               &error_abort));
+        g_assert_false(kvm_x86_pmu_filter_check(events, 2, INTEL, &err));
+        g_assert_cmpstr(error_get_pretty(err), ==, want);
+        error_free(err);
+        err = NULL;
+    }
+    g_assert_true(kvm_x86_pmu_filter_check(narrow, ARRAY_SIZE(narrow), INTEL,
+                                           &error_abort));
 }
 
-typedef struct ListsCase {
+/* A filter of @nevents @events, and what a test expects of it */
+typedef struct FilterCase {
     const char *what;
     KVMPMUEvent events[3];
     uint32_t nevents;
-    bool lists;
-} ListsCase;
+    bool expect;
+} FilterCase;
 
 static void test_lists(void)
 {
     /* does the filter list event 0xc0, umask 0x00 (instructions)? */
-    const ListsCase cases[] = {
+    const FilterCase cases[] = {
         { "empty", { }, 0, false },
         { "raw", { raw(0xc0) }, 1, true },
         { "raw, other umask", { raw(0x01c0) }, 1, false },
@@ -208,7 +237,31 @@ static void test_lists(void)
 
         g_test_message("%s", cases[i].what);
         g_assert_cmpint(kvm_x86_pmu_filter_lists(kf, 0xc0, 0x00), ==,
-                        cases[i].lists);
+                        cases[i].expect);
+    }
+}
+
+/* An allow-list of masked entries that all exclude allows no event */
+static void test_only_excludes(void)
+{
+    const FilterCase cases[] = {
+        { "empty", { }, 0, false },
+        { "plain", { raw(0xc4) }, 1, false },
+        { "one exclude", { masked(0xc4, 0xff, 0x00, true) }, 1, true },
+        { "two excludes", { masked(0xc4, 0xff, 0x00, true),
+                            masked(0xc5, 0xff, 0x00, true) }, 2, true },
+        { "an include", { masked(0xc4, 0xff, 0x00, true),
+                          masked(0xc5, 0x00, 0x00, false) }, 2, false },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_autofree struct kvm_pmu_event_filter *kf =
+            kvm_x86_pmu_filter_encode(KVM_PMU_FILTER_ACTION_ALLOW,
+                                      cases[i].events, cases[i].nevents, 0);
+
+        g_test_message("%s", cases[i].what);
+        g_assert_cmpint(kvm_x86_pmu_filter_only_excludes(kf), ==,
+                        cases[i].expect);
     }
 }
 
@@ -224,8 +277,10 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-x86-pmu-encode/max-events", test_encode_max_events);
     g_test_add_func("/kvm-x86-pmu-encode/check-raw-bits",
                     test_check_raw_bits);
-    g_test_add_func("/kvm-x86-pmu-encode/check-intel-masked-select",
-                    test_check_intel_masked_select);
+    g_test_add_func("/kvm-x86-pmu-encode/check-select-bits",
+                    test_check_select_bits);
     g_test_add_func("/kvm-x86-pmu-encode/lists", test_lists);
+    g_test_add_func("/kvm-x86-pmu-encode/only-excludes",
+                    test_only_excludes);
     return g_test_run();
 }

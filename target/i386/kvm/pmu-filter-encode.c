@@ -37,14 +37,29 @@ uint64_t kvm_x86_pmu_encode_event(const KVMPMUEvent *event)
     }
 }
 
+static uint16_t event_select(const KVMPMUEvent *event)
+{
+    switch (event->format) {
+    case KVM_PMU_EVENT_FORMAT_RAW:
+        return decode_select(event->code);
+    case KVM_PMU_EVENT_FORMAT_X86_DEFAULT:
+        return event->x86_default.select;
+    case KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY:
+        return event->x86_masked.select;
+    default:
+        g_assert_not_reached();
+    }
+}
+
 /*
- * Refuse what KVM would not take as written: it silently drops plain
- * events with bits outside event select and unit mask, so a deny-list
- * would lose them, and it refuses masked entries whose select is wider
- * than the host's.
+ * Refuse what KVM would not take as written.  It silently drops plain
+ * events with bits it does not compare, so that a deny-list would lose
+ * them: bits outside event select and unit mask, and the event select
+ * bits above the @select_bits that the host's KVM compares.  It refuses
+ * masked entries with such select bits.
  */
 bool kvm_x86_pmu_filter_check(const KVMPMUEvent *events, uint32_t nevents,
-                              bool intel, Error **errp)
+                              unsigned int select_bits, Error **errp)
 {
     for (uint32_t i = 0; i < nevents; i++) {
         const KVMPMUEvent *event = &events[i];
@@ -56,11 +71,10 @@ bool kvm_x86_pmu_filter_check(const KVMPMUEvent *events, uint32_t nevents,
                        i, event->code, KVM_X86_PMU_RAW_EVENT_MASK);
             return false;
         }
-        if (event->format == KVM_PMU_EVENT_FORMAT_X86_MASKED_ENTRY &&
-            intel && event->x86_masked.select > KVM_X86_PMU_INTEL_SELECT_MAX) {
-            error_setg(errp, "events[%u]: select 0x%x is wider than the "
-                       "8 bits of Intel event selects",
-                       i, event->x86_masked.select);
+        if (event_select(event) >> select_bits) {
+            error_setg(errp, "events[%u]: event select 0x%x is wider than "
+                       "the %u bits that KVM compares on this host",
+                       i, event_select(event), select_bits);
             return false;
         }
     }
@@ -87,6 +101,12 @@ struct kvm_pmu_event_filter *kvm_x86_pmu_filter_encode(
     return kf;
 }
 
+static bool is_exclude(const struct kvm_pmu_event_filter *kf, uint64_t entry)
+{
+    return (kf->flags & KVM_PMU_EVENT_FLAG_MASKED_EVENTS) &&
+           (entry & KVM_PMU_MASKED_ENTRY_EXCLUDE);
+}
+
 /*
  * Whether KVM applies the action of @kf to the general-purpose counter
  * event @select/@umask: an entry that includes it matches, and no entry
@@ -107,10 +127,24 @@ bool kvm_x86_pmu_filter_lists(const struct kvm_pmu_event_filter *kf,
         if (decode_select(entry) != select || (umask & mask) != match) {
             continue;
         }
-        if (masked && (entry & KVM_PMU_MASKED_ENTRY_EXCLUDE)) {
+        if (is_exclude(kf, entry)) {
             return false;
         }
         included = true;
     }
     return included;
+}
+
+/*
+ * Whether @kf has entries, all of which exclude events: it then lists
+ * no event at all, since only an entry that includes an event lists it.
+ */
+bool kvm_x86_pmu_filter_only_excludes(const struct kvm_pmu_event_filter *kf)
+{
+    for (uint32_t i = 0; i < kf->nevents; i++) {
+        if (!is_exclude(kf, kf->events[i])) {
+            return false;
+        }
+    }
+    return kf->nevents;
 }

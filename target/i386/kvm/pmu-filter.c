@@ -7,7 +7,9 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/cutils.h"
 #include "hw/core/cpu.h"
+#include "migration/vmstate.h"
 #include "system/kvm_int.h"
 #include "cpu.h"
 #include "host-cpu.h"
@@ -80,6 +82,53 @@ static void trace_filter(KVMState *s, const char *id,
     }
 }
 
+static unsigned int select_bits_of_vendor(void)
+{
+    char vendor[CPUID_VENDOR_SZ + 1];
+
+    host_cpu_vendor_fms(vendor, NULL, NULL, NULL);
+    if (g_str_equal(vendor, CPUID_VENDOR_AMD) ||
+        g_str_equal(vendor, CPUID_VENDOR_HYGON)) {
+        return KVM_X86_PMU_SELECT_BITS_AMD;
+    }
+    return KVM_X86_PMU_SELECT_BITS_INTEL;
+}
+
+/*
+ * How many event select bits KVM compares.  That is up to the KVM
+ * module (kvm_intel: 8, kvm_amd: 12), not to the CPU vendor, which a
+ * nested or paravirtualized host need not match.  Where KVM has masked
+ * entries, it refuses those with select bits it does not compare, so
+ * ask it with an entry of select 0x1c4.  The probe is a deny-list whose
+ * only entry excludes events, which lists no event and so lets every
+ * event count, as without a filter; it is made once, before the first
+ * filter is installed.
+ */
+static unsigned int kvm_x86_pmu_select_bits(KVMState *s)
+{
+    static unsigned int select_bits;
+    g_autofree struct kvm_pmu_event_filter *probe = NULL;
+    int ret;
+
+    if (select_bits) {
+        return select_bits;
+    }
+    if (kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
+        select_bits = select_bits_of_vendor();
+        return select_bits;
+    }
+    probe = g_malloc0(sizeof(*probe) + sizeof(probe->events[0]));
+    probe->action = KVM_PMU_EVENT_DENY;
+    probe->flags = KVM_PMU_EVENT_FLAG_MASKED_EVENTS;
+    probe->nevents = 1;
+    probe->events[0] = KVM_PMU_ENCODE_MASKED_ENTRY(0x1c4, 0xff, 0, 1);
+    ret = kvm_vm_ioctl(s, KVM_SET_PMU_EVENT_FILTER, probe);
+    select_bits = ret ? KVM_X86_PMU_SELECT_BITS_INTEL
+                      : KVM_X86_PMU_SELECT_BITS_AMD;
+    trace_kvm_x86_pmu_filter_select_bits(select_bits, ret);
+    return select_bits;
+}
+
 static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
                                          Error **errp)
 {
@@ -103,26 +152,41 @@ static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
     return true;
 }
 
+/* Filters that almost certainly do not do what their writer meant */
+static void warn_likely_mistakes(const char *id,
+                                 const struct kvm_pmu_event_filter *kf)
+{
+    if (kf->action == KVM_PMU_EVENT_ALLOW &&
+        kvm_x86_pmu_filter_only_excludes(kf)) {
+        warn_report("PMU event filter '%s' allows no general-purpose event: "
+                    "its entries only exclude events", id);
+    }
+    if (is_host_cpu_intel()) {
+        warn_fixed_counter_mismatch(id, kf);
+    }
+}
+
 /* Check and encode @filter, then hand it to KVM with one ioctl */
-static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
-                                       KVMPMUFilter *filter, Error **errp)
+bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
+                                 Error **errp)
 {
     ERRP_GUARD();
+    const char *id = kvm_pmu_filter_get_id(filter);
     g_autofree KVMPMUEvent *events = NULL;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
-    bool intel = is_host_cpu_intel();
-    uint32_t nevents, bitmap;
+    uint32_t nevents;
     int ret;
 
     events = kvm_pmu_filter_get_events(filter, &nevents);
-    if (!kvm_x86_pmu_filter_check(events, nevents, intel, errp)) {
-        error_prepend(errp, "PMU event filter '%s': ", id);
+    kf = kvm_x86_pmu_filter_encode(
+        kvm_pmu_filter_get_action(filter), events, nevents,
+        kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+    if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
         return false;
     }
-    bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
-    kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
-                                   events, nevents, bitmap);
-    if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
+    if (!kvm_x86_pmu_filter_check(events, nevents,
+                                  kvm_x86_pmu_select_bits(s), errp)) {
+        error_prepend(errp, "PMU event filter '%s': ", id);
         return false;
     }
     trace_filter(s, id, kf);
@@ -131,17 +195,120 @@ static bool kvm_x86_pmu_filter_install(KVMState *s, const char *id,
         error_setg_errno(errp, -ret, "KVM refused PMU event filter '%s'", id);
         return false;
     }
-    if (intel) {
-        warn_fixed_counter_mismatch(id, kf);
-    }
+    warn_likely_mistakes(id, kf);
     return true;
 }
 
-static const KVMPMUFilterOps kvm_x86_pmu_filter_ops = {
-    .install = kvm_x86_pmu_filter_install,
+/*
+ * Migration: a VM with a filter sends a digest of the filter as KVM has
+ * it (action, flags, fixed-counter bitmap and events), and the
+ * destination refuses the migration unless it has installed a filter
+ * with the same digest.  A VM without a filter sends nothing, so it
+ * migrates as it always did.  The ID is sent only for error messages,
+ * in a buffer of fixed size, so that nothing in the stream decides
+ * how much QEMU allocates.
+ */
+#define DIGEST_LEN 32           /* SHA-256 */
+#define DIGEST_ID_LEN 64        /* IDs longer than 63 bytes are cut */
+
+typedef struct PMUFilterDigest {
+    uint8_t digest[DIGEST_LEN];
+    uint8_t id[DIGEST_ID_LEN];  /* NUL-terminated */
+} PMUFilterDigest;
+
+static PMUFilterDigest migration_digest;
+
+/* The digest of the filter installed in @s; false if there is none */
+static bool installed_digest(KVMState *s, PMUFilterDigest *d)
+{
+    g_autofree KVMPMUEvent *events = NULL;
+    g_autofree struct kvm_pmu_event_filter *kf = NULL;
+    g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
+    gsize len = DIGEST_LEN;
+    uint32_t nevents;
+
+    if (!s->pmu_filter) {
+        return false;
+    }
+    events = kvm_pmu_filter_get_events(s->pmu_filter, &nevents);
+    kf = kvm_x86_pmu_filter_encode(
+        kvm_pmu_filter_get_action(s->pmu_filter), events, nevents,
+        kvm_pmu_filter_get_x86_fixed_counter_bitmap(s->pmu_filter));
+    g_checksum_update(sha, (const guchar *)kf,
+                      sizeof(*kf) + nevents * sizeof(kf->events[0]));
+    g_checksum_get_digest(sha, d->digest, &len);
+    pstrcpy((char *)d->id, sizeof(d->id),
+            kvm_pmu_filter_get_id(s->pmu_filter));
+    return true;
+}
+
+static bool pmu_filter_needed(void *opaque)
+{
+    return kvm_state->pmu_filter;
+}
+
+static int pmu_filter_pre_save(void *opaque)
+{
+    return installed_digest(kvm_state, opaque) ? 0 : -EINVAL;
+}
+
+static int pmu_filter_pre_load(void *opaque)
+{
+    memset(opaque, 0, sizeof(PMUFilterDigest));
+    return 0;
+}
+
+static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
+{
+    PMUFilterDigest *incoming = opaque;
+    const char *source = (const char *)incoming->id;
+    PMUFilterDigest here = { };
+    bool same;
+
+    if (!memchr(incoming->id, 0, sizeof(incoming->id))) {
+        error_setg(errp, "PMU event filter ID of the migration source is "
+                   "not a string");
+        return false;
+    }
+    if (!installed_digest(kvm_state, &here)) {
+        error_setg(errp, "the migration source has PMU event filter '%s', "
+                   "this destination has none", source);
+        return false;
+    }
+    same = !memcmp(here.digest, incoming->digest, DIGEST_LEN);
+    trace_kvm_x86_pmu_filter_migrated(source, (const char *)here.id, same);
+    if (!same) {
+        error_setg(errp, "PMU event filter '%s' of the migration source "
+                   "differs from filter '%s' of this destination",
+                   source, (const char *)here.id);
+    }
+    return same;
+}
+
+static const VMStateDescription vmstate_kvm_pmu_filter = {
+    .name = "kvm-pmu-filter",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    /* Sent first, so that a mismatch stops the migration at once */
+    .early_setup = true,
+    .needed = pmu_filter_needed,
+    .pre_save = pmu_filter_pre_save,
+    .pre_load = pmu_filter_pre_load,
+    .post_load_errp = pmu_filter_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_ARRAY(digest, PMUFilterDigest, DIGEST_LEN),
+        VMSTATE_BUFFER(id, PMUFilterDigest),
+        VMSTATE_END_OF_LIST()
+    }
 };
 
-void kvm_x86_pmu_filter_register(void)
+/* Called by every kvm_arch_init(), of which a failed -accel makes two */
+void kvm_x86_pmu_filter_migration_init(void)
 {
-    kvm_pmu_filter_register_ops(&kvm_x86_pmu_filter_ops);
+    static bool registered;
+
+    if (!registered) {
+        vmstate_register(NULL, 0, &vmstate_kvm_pmu_filter, &migration_digest);
+        registered = true;
+    }
 }

@@ -10,19 +10,21 @@
 #include <linux/kvm.h>
 #include "system/kvm-pmu.h"
 
-/* The bits of a plain event that KVM compares: event select and umask */
+/* The bits of a plain event that KVM can compare: event select, umask */
 #define KVM_X86_PMU_RAW_EVENT_MASK 0x0000000f0000ffffULL
 
-/* Intel PMUs have 8-bit event selects, AMD PMUs 12-bit ones. */
-#define KVM_X86_PMU_INTEL_SELECT_MAX 0xff
+/* How many event select bits KVM compares: 8 for kvm_intel, 12 kvm_amd */
+#define KVM_X86_PMU_SELECT_BITS_INTEL 8
+#define KVM_X86_PMU_SELECT_BITS_AMD 12
 
 uint64_t kvm_x86_pmu_encode_event(const KVMPMUEvent *event);
 bool kvm_x86_pmu_filter_check(const KVMPMUEvent *events, uint32_t nevents,
-                              bool intel, Error **errp);
+                              unsigned int select_bits, Error **errp);
 struct kvm_pmu_event_filter *kvm_x86_pmu_filter_encode(
     KvmPmuFilterAction action, const KVMPMUEvent *events, uint32_t nevents,
     uint32_t fixed_counter_bitmap);
 bool kvm_x86_pmu_filter_lists(const struct kvm_pmu_event_filter *kf,
                               uint16_t select, uint8_t umask);
+bool kvm_x86_pmu_filter_only_excludes(const struct kvm_pmu_event_filter *kf);
 
 #endif

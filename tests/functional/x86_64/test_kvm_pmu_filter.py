@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 #
 # Start a KVM guest with a PMU event filter and check that QEMU installs
-# it before the guest runs, and keeps it while it is in use.
+# it before the guest runs, and keeps it while it is in use; a filter
+# that no option names has no effect, and an option that names one but
+# that QEMU would ignore makes it refuse to start.  A switch changes the
+# filter of a running VM, and migration keeps it.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import json
+import os
+import tempfile
+import time
 
 from qemu.machine.machine import VMLaunchFailure
 
@@ -67,21 +73,134 @@ class KvmPmuFilter(QemuSystemTest):
         self.vm.shutdown()
         self.assertNotIn('kvm_x86_pmu_filter_install', self.vm.get_log())
 
+    def test_global(self):
+        self.vm.add_args('-accel', 'kvm', '-global', 'kvm-accel.pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
+                         'f0')
+        self.vm.shutdown()
+        self.assertIn('kvm_x86_pmu_filter_install filter f0', self.vm.get_log())
+
+    def test_ignored_accel_option_refused(self):
+        self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.assertIn("-accel kvm,pmu-filter=f0: pmu-filter=f0 would be "
+                      "ignored: QEMU uses the first -accel option that works",
+                      self.launch_failure())
+
+    def test_global_for_unused_accelerator_refused(self):
+        self.vm.add_args('-accel', 'qtest',
+                         '-global', 'kvm-accel.pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.assertIn("global kvm-accel.pmu-filter=f0 would be ignored",
+                      self.launch_failure())
+
+    def test_repeated_keys_refused(self):
+        self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-object',
+                         'kvm-pmu-filter,id=f0,action=allow,action=deny')
+        self.assertIn("Parameter 'action' is given more than once",
+                      self.launch_failure())
+
+    def test_repeated_keys_in_config_file_refused(self):
+        cfg = os.path.join(self.workdir, 'filter.cfg')
+        with open(cfg, 'w', encoding='utf-8') as f:
+            f.write('[object "f0"]\n  qom-type = "kvm-pmu-filter"\n'
+                    '  action = "allow"\n  action = "deny"\n')
+        self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-readconfig', cfg)
+        self.assertIn("filter.cfg: Parameter 'action' is given more than "
+                      "once", self.launch_failure())
+
+    def test_switch(self):
+        self.vm.add_args('-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        other = dict(FILTER, id='f1', action='allow')
+        self.assertEqual(self.vm.qmp('object-add', **other)['return'], {})
+        self.assertEqual(
+            self.vm.qmp('set-kvm-pmu-filter', id='f1')['return'], {})
+        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
+                         'f1')
+        self.assertEqual(self.vm.qmp('object-del', id='f0')['return'], {})
+        res = self.vm.qmp('object-del', id='f1')
+        self.assertEqual(res['error']['desc'],
+                         "object 'f1' is in use, can not be deleted")
+        res = self.vm.qmp('set-kvm-pmu-filter', id='nosuch')
+        self.assertEqual(res['error']['desc'],
+                         "there is no object with ID 'nosuch'")
+        self.vm.shutdown()
+        self.assertIn('kvm_x86_pmu_filter_install filter f1 action 0',
+                      self.vm.get_log())
+
+    def test_no_switch_before_incoming_migration(self):
+        self.vm.add_args('-accel', 'kvm', '-incoming', 'defer',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        res = self.vm.qmp('set-kvm-pmu-filter', id='f0')
+        self.assertEqual(res['error']['desc'],
+                         'cannot change the PMU event filter while the VM '
+                         'migrates or a snapshot is saved or loaded')
+        self.assertNotIn('pmu-filter', self.vm.qmp('query-kvm')['return'])
+
     def test_missing_filter_refused(self):
         self.vm.add_args('-accel', 'kvm,pmu-filter=nosuch')
         self.assertIn("-accel kvm,pmu-filter=nosuch: there is no object "
                       "with ID 'nosuch'", self.launch_failure())
 
-    def test_unnamed_filter_refused(self):
+    def test_unused_filter_is_harmless(self):
         self.vm.add_args('-accel', 'kvm', '-object', json.dumps(FILTER))
-        self.assertIn("PMU event filter 'f0' would not be installed: no "
-                      "pmu-filter names it", self.launch_failure())
+        self.vm.launch()
+        self.assertNotIn('pmu-filter', self.vm.qmp('query-kvm')['return'])
+        self.assertEqual(self.vm.qmp('object-del', id='f0')['return'], {})
+        self.vm.shutdown()
+        self.assertNotIn('kvm_x86_pmu_filter_install', self.vm.get_log())
 
-    def test_ignored_accel_option_refused(self):
-        self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
-                         '-object', json.dumps(FILTER))
-        self.assertIn("-accel kvm,pmu-filter=f0: PMU event filter 'f0' "
-                      "would not be installed", self.launch_failure())
+
+class KvmPmuFilterMigration(QemuSystemTest):
+
+    timeout = 30
+
+    def setUp(self):
+        super().setUp()
+        self.set_machine('pc')
+        self.require_accelerator('kvm')
+
+    def start(self, name, pmu_filter, *args):
+        vm = self.get_vm('-S', '-accel', 'kvm,pmu-filter=' + pmu_filter['id'],
+                         '-object', json.dumps(pmu_filter), *args, name=name)
+        vm.launch()
+        return vm
+
+    def migrate(self, dst_filter):
+        """Migrate a VM with FILTER to one with @dst_filter, which exits
+        if it refuses the migration; return the source's final status"""
+        with tempfile.TemporaryDirectory(prefix='pmu_filter_') as tmp:
+            uri = 'unix:%s/migrate.sock' % tmp
+            dst = self.start('dst', dst_filter, '-incoming', uri)
+            src = self.start('src', FILTER)
+            src.qmp('migrate', uri=uri)
+            end = time.monotonic() + self.timeout
+            while (src.cmd('query-migrate')['status']
+                   not in ('completed', 'failed') and
+                   time.monotonic() < end):
+                time.sleep(0.1)
+            status = src.cmd('query-migrate')['status']
+            self.assertEqual(src.cmd('query-status')['status'],
+                             'postmigrate' if status == 'completed'
+                             else 'prelaunch')
+            return status, dst
+
+    def test_same_filter_other_id(self):
+        status, dst = self.migrate(dict(FILTER, id='f1'))
+        self.assertEqual(status, 'completed')
+        self.assertEqual(dst.cmd('query-kvm')['pmu-filter'], 'f1')
+
+    def test_different_filter_refused(self):
+        status, dst = self.migrate(dict(FILTER, id='f1', action='allow'))
+        self.assertEqual(status, 'failed')
+        dst.wait()
+        self.assertIn("PMU event filter 'f0' of the migration source differs "
+                      "from filter 'f1' of this destination", dst.get_log())
 
 
 if __name__ == '__main__':
