@@ -1,44 +1,78 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Write the series as mail, with a cover letter, into build/series/.
-# AUTHOR="Name <address>" replaces the sign-off placeholder; PREFIX sets
-# the subject prefix (default "PATCH v2").  The cover letter Cc's whom
-# scripts/get_maintainer.pl names.
+# Write each series set of patches/series as mail into build/series/NAME/
+# (or $SERIES_OUT/NAME/), with its cover letter from patches/cover/NAME
+# when the set has one.  The patches are from and signed off by the git
+# identity of whoever runs this (user.name and user.email); the cover
+# letters Cc whom scripts/get_maintainer.pl names for their patches.
 
 . "$(dirname "$0")/common.sh"
 
-PLACEHOLDER="Your Name <your.email@example.com>"
-OUT=$BUILD/series
+OUT=${SERIES_OUT:-$BUILD/series}
+name=$(git -C "$TOP" config user.name || true)
+email=$(git -C "$TOP" config user.email || true)
+[ -n "$name" ] && [ -n "$email" ] ||
+    die "make series signs off as you: set your git identity first" \
+        "(git config --global user.name 'Your Name';" \
+        "git config --global user.email you@example.org)"
+identity="$name <$email>"
 
-rm -rf "$OUT"
-git -C "$SRC" -c user.name="${PLACEHOLDER% <*}" \
-    -c user.email=your.email@example.com format-patch -q --cover-letter \
-    --subject-prefix="${PREFIX:-PATCH v2}" -o "$OUT" "$BASE_TAG"..HEAD
-# Everyone scripts/get_maintainer.pl names for any patch
-(cd "$SRC" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
-    --no-rolestats $(ls "$OUT"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-cover-letter)) > "$OUT/.cc" 2>/dev/null ||
-    die "scripts/get_maintainer.pl failed"
-python3 - "$OUT"/0000-cover-letter.patch "$TOP/patches/cover-letter" \
-    "$OUT/.cc" <<'PY'
+# sign DIR: make the patches in DIR from and signed off by $identity
+sign() {
+    python3 - "$identity" "$HARNESS_NAME <$HARNESS_EMAIL>" "$1"/*.patch <<'PY'
+import subprocess
 import sys
 
-cover, text = sys.argv[1], open(sys.argv[2]).read()
+identity, harness, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
+for path in paths:
+    text = open(path).read()
+    head, sep, rest = text.partition("\n\n")
+    head = head.replace("From: " + harness, "From: " + identity)
+    open(path, "w").write(head + sep + rest)
+    if not path.endswith("0000-cover-letter.patch"):
+        subprocess.run(["git", "interpret-trailers", "--in-place",
+                        "--if-exists", "addIfDifferent", "--trailer",
+                        "Signed-off-by: " + identity, path], check=True)
+PY
+}
+
+# cover DIR NAME: fill in the cover letter of set NAME
+cover() {
+    local dir=$1 letter=$1/0000-cover-letter.patch
+    (cd "$SRC" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
+        --no-rolestats $(ls "$dir"/*.patch | grep -v /0000-cover-letter)) \
+        > "$dir/.cc" 2>/dev/null || die "scripts/get_maintainer.pl failed"
+    python3 - "$letter" "$TOP/patches/cover/$2" "$dir/.cc" <<'PY'
+import sys
+
+letter, text = sys.argv[1], open(sys.argv[2]).read()
 subject, _, blurb = text.partition("\n\n")
 blurb = blurb.rstrip()
 for cc in open(sys.argv[3]).read().splitlines():
     if cc and cc not in blurb:
         blurb += "\nCc: " + cc
-mail = open(cover).read()
+mail = open(letter).read()
 mail = mail.replace("*** SUBJECT HERE ***", subject.strip(), 1)
 mail = mail.replace("*** BLURB HERE ***", blurb, 1)
-open(cover, "w").write(mail)
+open(letter, "w").write(mail)
 PY
-rm -f "$OUT/.cc"
-if [ -n "${AUTHOR:-}" ]; then
-    sed -i "s/$PLACEHOLDER/$AUTHOR/" "$OUT"/*.patch
-fi
-info "series in ${OUT#$TOP/}:"
-(cd "$OUT" && ls -1 | sed 's/^/    /')
-grep -q "$PLACEHOLDER" "$OUT"/*.patch &&
-    echo "    (sign-offs are placeholders: make series AUTHOR=\"Name <address>\")"
-exit 0
+    rm -f "$dir/.cc"
+}
+
+rm -rf "$OUT"
+from=$BASE_TAG
+while read -r word set prefix; do
+    [ "$word" = series ] || continue
+    dir=$OUT/$set
+    letter=()
+    [ -f "$TOP/patches/cover/$set" ] && letter=(--cover-letter)
+    git -C "$SRC" -c user.name="$name" -c user.email="$email" \
+        format-patch -q "${letter[@]}" --subject-prefix="$prefix" \
+        -o "$dir" "$from..series/$set"
+    sign "$dir"
+    [ ${#letter[@]} -eq 0 ] || cover "$dir" "$set"
+    from=series/$set
+done < "$TOP/patches/series"
+
+info "series in ${OUT#$TOP/}, from $identity:"
+(cd "$OUT" && find . -name '*.patch' | sort | sed 's|^\./|    |')
