@@ -67,7 +67,8 @@ static uint64_t __attribute__((noinline)) convert_and_encode(QDict *props)
     visit_free(v);
     filter = kvm_pmu_filter_find("f0", &error_abort);
     events = kvm_pmu_filter_get_events(filter, &n);
-    kvm_x86_pmu_filter_check(events, n, false, &error_abort);
+    kvm_x86_pmu_filter_check(events, n, KVM_X86_PMU_SELECT_BITS_AMD,
+                             &error_abort);
     bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
     kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
                                    events, n, bitmap);

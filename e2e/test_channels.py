@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Every way of asking for a filter either installs it before the first
-KVM_RUN or makes QEMU refuse to start: -accel, later -accel options
-that QEMU does not use, -readconfig [accel] groups, -global, and filter
-objects that no option names.  query-kvm reports what was installed."""
+"""Every option that names a filter either installs it before the first
+KVM_RUN or makes QEMU refuse to start: -accel, -global, later -accel
+options that QEMU does not use, also from -readconfig and after a failed
+accelerator.  A filter object that no option names is harmless.
+query-kvm reports what was installed."""
 
 import json
 import os
@@ -13,6 +14,8 @@ from qemu_run import Run, assert_refused, skip_without_kvm
 from test_pmu_filter import EXAMPLE_MASKED, EXAMPLE_RAW, expected_bytes
 
 F1 = dict(EXAMPLE_RAW, id="f1", action="deny")
+IGNORED = ("pmu-filter=%s would be ignored: QEMU uses the first -accel "
+           "option that works, %s")
 
 
 def objects(*objs):
@@ -40,19 +43,36 @@ class Installed(unittest.TestCase):
                               objects(EXAMPLE_RAW), EXAMPLE_RAW)
 
     def test_global(self):
+        obj = dict(EXAMPLE_MASKED, action="deny")
         self.assert_installed(["-global", "kvm-accel.pmu-filter=f0"] +
-                              objects(EXAMPLE_MASKED), EXAMPLE_MASKED)
+                              objects(obj), obj)
 
     def test_global_with_plain_accel(self):
         self.assert_installed(["-accel", "kvm", "-global",
                                "kvm-accel.pmu-filter=f1"] +
                               objects(EXAMPLE_RAW, F1), F1, fid="f1")
 
-    def test_same_filter_twice(self):
+    def test_global_and_accel_agree(self):
         self.assert_installed(["-accel", "kvm,pmu-filter=f0",
-                               "-accel", "kvm,pmu-filter=f0",
                                "-global", "kvm-accel.pmu-filter=f0"] +
                               objects(EXAMPLE_RAW), EXAMPLE_RAW)
+
+    def test_after_a_failed_accelerator(self):
+        """A first -accel kvm that fails to start hands over to the next
+        one: its filter is released and the section registered once."""
+        self.assert_installed(["-accel", "kvm,device=/nonexistent",
+                               "-accel", "kvm,pmu-filter=f0"] +
+                              objects(EXAMPLE_RAW), EXAMPLE_RAW)
+
+    def test_preconfig(self):
+        with Run(["-global", "kvm-accel.pmu-filter=f0", "--preconfig",
+                  "-S"] + objects(EXAMPLE_RAW)) as run:
+            qmp = run.connect()
+            self.assertIn("return", qmp.cmd("x-exit-preconfig"))
+            self.assertEqual(qmp.cmd("query-kvm")["return"]["pmu-filter"],
+                             "f0")
+            run.stop()
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_no_filter_in_query_kvm(self):
         with Run(["-accel", "kvm", "-S"]) as run:
@@ -60,56 +80,94 @@ class Installed(unittest.TestCase):
             self.assertNotIn("pmu-filter", qmp.cmd("query-kvm")["return"])
             run.stop()
 
-    def test_preconfig(self):
-        with Run(["-global", "kvm-accel.pmu-filter=f0", "--preconfig",
-                  "-S"]) as run:
+
+@skip_without_kvm
+class Unused(unittest.TestCase):
+    """An object is not a request: creating one without naming it is
+    harmless, before or after the machine starts."""
+
+    def test_object_that_no_option_names(self):
+        with Run(["-accel", "kvm", "-S"] + objects(EXAMPLE_RAW)) as run:
             qmp = run.connect()
-            self.assertIn("return", qmp.cmd("object-add", **EXAMPLE_RAW))
-            self.assertIn("return", qmp.cmd("x-exit-preconfig"))
+            self.assertNotIn("pmu-filter", qmp.cmd("query-kvm")["return"])
+            self.assertIn("return", qmp.cmd("object-del", id="f0"))
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [])
+            self.assertEqual([w for w in run.warnings() if "filter" in w], [])
+
+    def test_then_switch_to_it(self):
+        """The documented flow, create the object, then switch to it,
+        also works when the object exists at start-up."""
+        with Run(["-accel", "kvm", "-S"] + objects(EXAMPLE_RAW)) as run:
+            qmp = run.connect()
+            self.assertEqual(qmp.cmd("set-kvm-pmu-filter", id="f0"),
+                             {"return": {}})
             self.assertEqual(qmp.cmd("query-kvm")["return"]["pmu-filter"],
                              "f0")
             run.stop()
             self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
+
+    def test_preconfig_object_without_option(self):
+        with Run(["-accel", "kvm", "--preconfig"]) as run:
+            qmp = run.connect()
+            self.assertIn("return", qmp.cmd("object-add", **EXAMPLE_RAW))
+            self.assertIn("return", qmp.cmd("x-exit-preconfig"))
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [])
 
 
 @skip_without_kvm
 class Refused(unittest.TestCase):
     """One error line that names the option, no filter, no KVM_RUN."""
 
-    def assert_refused(self, args, message):
-        run = assert_refused(self, args, message)
+    def assert_refused(self, args, message, hints=None):
+        run = assert_refused(self, args, message, hints=hints)
         self.assertEqual(run.filters(), [])
         return run
 
     def test_later_accel_option(self):
-        run = self.assert_refused(
+        self.assert_refused(
             ["-accel", "kvm", "-accel", "kvm,pmu-filter=f0"] +
             objects(EXAMPLE_RAW),
-            "qemu-system-x86_64: -accel kvm,pmu-filter=f0: PMU event filter "
-            "'f0' would not be installed: QEMU uses the first -accel option "
-            "that works, 'kvm'")
-        self.assertEqual(run.hint_lines(), [
-            "Give pmu-filter in that -accel option, or as -global "
-            "kvm-accel.pmu-filter=f0."])
+            "qemu-system-x86_64: -accel kvm,pmu-filter=f0: " +
+            IGNORED % ("f0", "KVM"),
+            hints=["Give pmu-filter in that -accel option, or as -global "
+                   "kvm-accel.pmu-filter=f0."])
+
+    def test_later_accel_option_naming_the_same_filter(self):
+        self.assert_refused(
+            ["-accel", "kvm,pmu-filter=f0", "-accel", "kvm,pmu-filter=f0"] +
+            objects(EXAMPLE_RAW), IGNORED % ("f0", "KVM"))
+
+    def test_every_value_of_a_later_option(self):
+        self.assert_refused(
+            ["-accel", "kvm,pmu-filter=f0",
+             "-accel", "kvm,pmu-filter=f1,pmu-filter=f0"] +
+            objects(EXAMPLE_RAW, F1),
+            "-accel kvm,pmu-filter=f1,pmu-filter=f0: " +
+            IGNORED % ("f1", "KVM"))
 
     def test_later_accel_option_with_bad_properties(self):
         self.assert_refused(
             ["-accel", "kvm", "-accel", "kvm,pmu-filter=nosuch,bogus=1"],
-            "-accel kvm,pmu-filter=nosuch,bogus=1: PMU event filter "
-            "'nosuch' would not be installed")
+            "-accel kvm,pmu-filter=nosuch,bogus=1: " +
+            IGNORED % ("nosuch", "KVM"))
 
-    def test_later_accel_option_naming_another_filter(self):
-        self.assert_refused(
-            ["-accel", "kvm,pmu-filter=f0", "-accel", "kvm,pmu-filter=f1"] +
-            objects(EXAMPLE_RAW, F1),
-            "-accel kvm,pmu-filter=f1: PMU event filter 'f1' would not be "
-            "installed")
+    def test_accel_after_a_failed_accelerator(self):
+        """QEMU reports why the first accelerator failed, then refuses."""
+        with Run(["-accel", "kvm,device=/nonexistent,pmu-filter=f0",
+                  "-accel", "kvm"] + objects(EXAMPLE_RAW)) as run:
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1, run.stderr)
+            self.assertIn("-accel kvm,device=/nonexistent,pmu-filter=f0: " +
+                          IGNORED % ("f0", "KVM"), run.error_lines()[-1])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
 
     def test_accelerator_without_filters(self):
         self.assert_refused(
             ["-accel", "qtest", "-accel", "kvm,pmu-filter=f0"] +
-            objects(EXAMPLE_RAW),
-            "QEMU uses the first -accel option that works, 'qtest'")
+            objects(EXAMPLE_RAW), IGNORED % ("f0", "QTest"), hints=[])
 
     def test_readconfig_accel_groups(self):
         with tempfile.NamedTemporaryFile("w", suffix=".cfg",
@@ -118,9 +176,7 @@ class Refused(unittest.TestCase):
                       '[accel]\n  accel = "kvm"\n  pmu-filter = "f0"\n')
         try:
             self.assert_refused(["-readconfig", cfg.name] +
-                                objects(EXAMPLE_RAW),
-                                "PMU event filter 'f0' would not be "
-                                "installed")
+                                objects(EXAMPLE_RAW), IGNORED % ("f0", "KVM"))
         finally:
             os.unlink(cfg.name)
 
@@ -134,31 +190,23 @@ class Refused(unittest.TestCase):
         self.assert_refused(
             ["-accel", "qtest", "-global", "kvm-accel.pmu-filter=f0"] +
             objects(EXAMPLE_RAW),
-            "-global kvm-accel.pmu-filter=f0: PMU event filter 'f0' would "
-            "not be installed by accelerator 'qtest'")
+            "qemu-system-x86_64: global kvm-accel.pmu-filter=f0 would be "
+            "ignored: the accelerator in use is QTest")
 
-    def test_object_that_no_option_names(self):
+    def test_global_naming_no_object(self):
+        """The error names the -global, not the -accel option that QEMU
+        was processing when it applied it."""
         run = self.assert_refused(
-            ["-accel", "kvm"] + objects(EXAMPLE_RAW),
-            "PMU event filter 'f0' would not be installed: no pmu-filter "
-            "names it")
-        self.assertEqual(run.hint_lines(), [
-            "Name it with -accel kvm,pmu-filter=f0, or delete it."])
+            ["-accel", "kvm", "-global", "kvm-accel.pmu-filter=nosuch"],
+            "qemu-system-x86_64: can't apply global "
+            "kvm-accel.pmu-filter=nosuch: there is no object with ID "
+            "'nosuch'")
+        self.assertFalse(run.error_lines()[0].startswith(
+            "qemu-system-x86_64: -accel"))
 
     def test_machine_property(self):
         self.assert_refused(["-machine", "pmu-filter=f0"] +
                             objects(EXAMPLE_RAW), "pmu-filter")
-
-    def test_preconfig_object_without_option(self):
-        with Run(["-accel", "kvm", "--preconfig"]) as run:
-            qmp = run.connect()
-            self.assertIn("return", qmp.cmd("object-add", **EXAMPLE_RAW))
-            qmp.cmd("x-exit-preconfig")
-            run.wait()
-            self.assertEqual(run.proc.returncode, 1)
-            self.assertIn("PMU event filter 'f0' would not be installed",
-                          run.error_lines()[0])
-            self.assertFalse(run.ran_guest())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ fixed."""
 
 import json
 import os
+import tempfile
 import unittest
 
 from malformed import corpus
@@ -55,7 +56,7 @@ class MalformedFilters(unittest.TestCase):
         self.assertEqual(run.filters(), [])
 
     def check_refused_object_add(self, data, message):
-        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig"]) as run:
+        with Run(["-accel", "kvm", "-S"]) as run:
             qmp = run.connect()
             rsp = qmp.send(b'{"execute": "object-add", "arguments": ' +
                            data + b"}")
@@ -63,11 +64,10 @@ class MalformedFilters(unittest.TestCase):
             self.assertNotIn("\n", rsp["error"]["desc"])
             self.assertIn(message, rsp["error"]["desc"])
             self.assertNotIn("f0", object_ids(qmp))
-            qmp.cmd("x-exit-preconfig")
-            run.wait()
-            self.assertEqual(run.proc.returncode, 1)
-            self.assertIn("there is no object with ID 'f0'",
-                          run.error_lines()[-1])
+            rsp = qmp.cmd("set-kvm-pmu-filter", id="f0")
+            self.assertEqual(rsp["error"]["desc"],
+                             "there is no object with ID 'f0'")
+            self.assertEqual(run.stop(), 0, run.stderr)
             self.assertEqual(run.filters(), [])
             self.assertFalse(run.ran_guest())
 
@@ -165,3 +165,41 @@ class Lifecycle(unittest.TestCase):
             self.skipTest("RSS not compared: ASan holds freed memory in "
                           "quarantine; LeakSanitizer checked for leaks")
         self.assertLess(after - before, RSS_SLACK_KIB)
+
+
+@skip_without_kvm
+class RepeatedKeys(unittest.TestCase):
+    """A key given twice would silently change the filter: in JSON the
+    parser refuses it, and so does every other syntax."""
+
+    def test_dotted_object(self):
+        run = assert_refused(
+            self, ["-accel", "kvm,pmu-filter=f0", "-object",
+                   "kvm-pmu-filter,id=f0,action=allow,action=deny"],
+            "-object kvm-pmu-filter,id=f0,action=allow,action=deny: "
+            "Parameter 'action' is given more than once")
+        self.assertEqual(run.filters(), [])
+
+    def test_readconfig_group(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg",
+                                         delete=False) as cfg:
+            cfg.write('[object "f0"]\n  qom-type = "kvm-pmu-filter"\n'
+                      '  action = "allow"\n  action = "deny"\n')
+        self.addCleanup(os.unlink, cfg.name)
+        run = assert_refused(
+            self, ["-accel", "kvm,pmu-filter=f0", "-readconfig", cfg.name],
+            "Parameter 'action' is given more than once")
+        self.assertEqual(run.filters(), [])
+
+    def test_hmp_object_add(self):
+        with Run(["-accel", "kvm", "-S"]) as run:
+            qmp = run.connect()
+            rsp = qmp.cmd("human-monitor-command", **{
+                "command-line": "object_add kvm-pmu-filter,id=f0,action=deny,"
+                "events.0.format=raw,events.0.code=0xc4,"
+                "events.0.code=0x2e"})
+            self.assertIn("Parameter 'events.0.code' is given more than "
+                          "once", rsp["return"])
+            self.assertNotIn("f0", object_ids(qmp))
+            run.stop()
+            self.assertEqual(run.filters(), [])

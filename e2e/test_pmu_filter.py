@@ -10,7 +10,8 @@ import subprocess
 import sys
 import unittest
 
-from qemu_run import (QEMU, TOP, Run, assert_refused, host_gives_pmu,
+from qemu_run import (QEMU, SELECT_PROBE, TOP, Run, assert_refused,
+                      host_gives_pmu, host_vendor, kvm_select_bits,
                       skip_without_kvm)
 
 ALLOW, DENY = 0, 1
@@ -68,6 +69,14 @@ def raw_events(n):
     return [{"format": "raw", "code": hex(0x100 + i)} for i in range(n)]
 
 
+# Events with event select bits 11:8, in each plain format
+WIDE_SELECTS = {
+    "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
+    "events": [{"format": "raw", "code": "0x00000001000001c0"},
+               {"format": "x86-default", "select": "0x1c0", "umask": "0x5A"},
+               {"format": "x86-default", "select": "4095", "umask": "255"}]}
+
+
 def masked_events(n):
     return [{"format": "x86-masked-entry", "select": hex(i & 0xff),
              "mask": "0xff", "match": hex(i >> 8), "exclude": i % 2 == 1}
@@ -103,21 +112,45 @@ class InstalledFilter(unittest.TestCase):
         self.assert_installed({
             "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
             "events": [{"format": "raw", "code": "0xc4"},
-                       {"format": "raw", "code": "0x00000001000001c0"},
-                       {"format": "raw", "code": "64424574975"}]})
+                       {"format": "raw", "code": "0x00000000000001c0"},
+                       {"format": "raw", "code": "65535"}]})
 
     def test_x86_default(self):
         run = self.assert_installed({
             "qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
             "events": [{"format": "x86-default", "select": "0x3c",
                         "umask": "0x01"},
-                       {"format": "x86-default", "select": "0x1c0",
+                       {"format": "x86-default", "select": "0xc0",
                         "umask": "0x5A"},
-                       {"format": "x86-default", "select": "4095",
+                       {"format": "x86-default", "select": "255",
                         "umask": "255"}]})
         self.assertEqual(run.filters()[0][32:],
-                         struct.pack("<3Q", 0x013c, 0x100005ac0,
+                         struct.pack("<3Q", 0x013c, 0x5ac0, 0xffff))
+
+    def test_wide_selects_where_kvm_compares_12_bits(self):
+        if kvm_select_bits() != 12:
+            self.skipTest("this host's KVM compares 8 event select bits")
+        run = self.assert_installed(WIDE_SELECTS)
+        self.assertEqual(run.filters()[0][32:],
+                         struct.pack("<3Q", 0x00000001000001c0, 0x100005ac0,
                                      0xf0000ffff))
+
+    def test_select_probe(self):
+        """QEMU asks KVM once, before the first filter, with a probe that
+        lists nothing; it installs nothing where KVM refuses it."""
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"]) as run:
+            run.connect()
+            run.stop()
+            filters = [data for kind, data in run.records()
+                       if kind == "filter"]
+            self.assertEqual(filters, [SELECT_PROBE,
+                                       expected_bytes(EXAMPLE_RAW)])
+        env = {"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_MASKED_EVENTS)}
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"], env=env) as run:
+            run.connect()
+            run.stop()
+            self.assertEqual(run.probes(), [])
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_masked_include_exclude(self):
         self.assert_installed({
@@ -162,12 +195,11 @@ class InstalledFilter(unittest.TestCase):
             self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
             self.assertFalse(run.ran_guest())
 
-    def test_preconfig_object_add(self):
+    def test_preconfig(self):
         obj = dict(EXAMPLE_MASKED)
-        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig", "-S"]) as run:
+        with Run(filter_args(obj) + ["--preconfig", "-S"]) as run:
             qmp = run.connect()
             self.assertEqual(run.filters(), [])
-            self.assertIn("return", qmp.cmd("object-add", **obj))
             self.assertIn("return", qmp.cmd("x-exit-preconfig"))
             self.assertFalse(qmp.cmd("query-status")["return"]["running"])
             self.assertEqual(run.stop(), 0, run.stderr)
@@ -196,7 +228,8 @@ class BeforeFirstInstruction(unittest.TestCase):
             run.connect()
             self.assertTrue(run.wait_for_guest(), "the guest never ran")
             run.stop()
-            records = run.records()
+            records = [r for r in run.records()
+                       if r != ("filter", SELECT_PROBE)]
             self.assertEqual(records[0], ("filter", expected_bytes(EXAMPLE_RAW)))
 
     def test_no_filter_without_object(self):
@@ -264,16 +297,24 @@ class Warnings(unittest.TestCase):
 
     def test_consistent_filters_do_not_warn(self):
         for obj in (deny(INSTRUCTIONS, CORE_CYCLES, bitmap="0x3"),
-                    deny(event("0xc0", "0x01"), event("0x1c0")),
+                    deny(event("0xc0", "0x01"), event("0xc1")),
                     deny({"format": "x86-masked-entry", "select": "0xc0",
                           "mask": "0x00", "match": "0x00"},
                          {"format": "x86-masked-entry", "select": "0xc0",
                           "mask": "0xff", "match": "0x00",
                           "exclude": True}),
-                    EXAMPLE_RAW, EXAMPLE_MASKED,
+                    EXAMPLE_RAW, dict(EXAMPLE_MASKED, action="deny"),
                     {"qom-type": "kvm-pmu-filter", "id": "f0",
                      "action": "allow"}):
             self.assertEqual(self.warnings_for(obj), [], obj)
+
+    def test_allow_list_of_excludes_allows_nothing(self):
+        """The public cover letter's second example: KVM applies an
+        exclude only to events that an include lists."""
+        warnings = self.warnings_for(EXAMPLE_MASKED)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn("PMU event filter 'f0' allows no general-purpose "
+                      "event: its entries only exclude events", warnings[0])
 
     def no_pmu_trace(self, cpu):
         with Run(filter_args(EXAMPLE_RAW) + ["-S", "-cpu", cpu, "-trace",
@@ -326,7 +367,7 @@ class FailClosed(unittest.TestCase):
     def test_kernel_refuses(self):
         run = self.assert_refused(
             filter_args(EXAMPLE_RAW),
-            "-accel kvm,pmu-filter=f0: KVM refused PMU event filter 'f0': "
+            "qemu-system-x86_64: KVM refused PMU event filter 'f0': "
             "Invalid argument",
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
         self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
@@ -337,24 +378,24 @@ class FailClosed(unittest.TestCase):
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)})
         self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_MASKED)])
 
-    def test_wide_masked_select_on_intel(self):
-        obj = deny({"format": "x86-masked-entry", "select": "0x1c4",
-                    "mask": "0xff", "match": "0x00"})
-        if host_vendor() != "GenuineIntel":
-            # KVM decides, by its PMU's select width; QEMU passes it on
-            with Run(filter_args(obj) + ["-S"]) as run:
-                if run.connect_or_exit():
-                    run.stop()
-                if run.proc.returncode != 0:
-                    self.assertEqual(run.proc.returncode, 1)
-                    self.assertIn("KVM refused PMU event filter 'f0'",
-                                  run.error_lines()[0])
-                self.assertEqual(run.filters(), [expected_bytes(obj)])
-            return
-        run = self.assert_refused(
-            filter_args(obj), "PMU event filter 'f0': events[0]: select "
-            "0x1c4 is wider than the 8 bits of Intel event selects")
-        self.assertEqual(run.filters(), [])
+    def test_wide_selects_where_kvm_compares_8_bits(self):
+        """KVM would silently drop the plain events and refuses the
+        masked entry; QEMU refuses all of them, naming the event."""
+        if kvm_select_bits() != 8:
+            self.skipTest("this host's KVM compares 12 event select bits")
+        masked = deny({"format": "x86-masked-entry", "select": "0x1c4",
+                       "mask": "0xff", "match": "0x00"})
+        cases = [(WIDE_SELECTS, "events[0]: event select 0x1c0"),
+                 (dict(WIDE_SELECTS, events=WIDE_SELECTS["events"][1:]),
+                  "events[0]: event select 0x1c0"),
+                 (dict(WIDE_SELECTS, events=WIDE_SELECTS["events"][2:]),
+                  "events[0]: event select 0xfff"),
+                 (masked, "events[0]: event select 0x1c4")]
+        for obj, where in cases:
+            run = self.assert_refused(
+                filter_args(obj), "PMU event filter 'f0': " + where +
+                " is wider than the 8 bits that KVM compares on this host")
+            self.assertEqual(run.filters(), [])
 
     def test_301_events(self):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
@@ -395,30 +436,31 @@ class FailClosed(unittest.TestCase):
                             "object 'io0' is not a kvm-pmu-filter")
 
     def test_preconfig_without_object(self):
-        with Run(["-accel", "kvm,pmu-filter=f0", "--preconfig"]) as run:
+        """The object must exist when the accelerator is configured,
+        which is before --preconfig takes QMP commands."""
+        self.assert_refused(["-accel", "kvm,pmu-filter=f0", "--preconfig"],
+                            "-accel kvm,pmu-filter=f0: there is no object "
+                            "with ID 'f0'")
+
+    def test_preconfig_install_error_is_the_reply(self):
+        """Under --preconfig, a filter that cannot be installed fails
+        x-exit-preconfig with the error, and the guest never runs."""
+        with Run(filter_args(EXAMPLE_RAW) + ["--preconfig"],
+                 env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL)}) as run:
             qmp = run.connect()
-            qmp.cmd("x-exit-preconfig")
+            rsp = qmp.cmd("x-exit-preconfig")
+            self.assertEqual(rsp["error"]["desc"], "KVM refused PMU event "
+                             "filter 'f0': Invalid argument")
+            self.assertIn("error", qmp.cmd("cont"))
+            qmp.cmd("quit")
             run.wait()
-            self.assertEqual(run.proc.returncode, 1)
-            self.assertIn("there is no object with ID 'f0'",
-                          run.error_lines()[0])
             self.assertFalse(run.ran_guest())
-            self.assertFalse(any(e["event"] == "RESUME"
-                                 for e in qmp.events))
 
 
 GUEST = os.environ.get("KPF_GUEST",
                        os.path.join(TOP, "build/demo/guest.elf"))
 GUEST_DONE = 33
 BRANCHES = {"GenuineIntel": "0x0c4/00", "AuthenticAMD": "0x0c2/00"}
-
-
-def host_vendor():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("vendor_id"):
-                return line.split(":")[1].strip()
-    return None
 
 
 @skip_without_kvm

@@ -2,14 +2,17 @@
 """Changing the filter of a running VM with set-kvm-pmu-filter, and
 carrying the filter through migration between two QEMU processes."""
 
+import json
 import os
+import subprocess
 import tempfile
 import time
 import unittest
 
-from qemu_run import Run, skip_without_kvm
+from qemu_run import SELECT_PROBE, Run, skip_without_kvm
 from test_hardening import RSS_SLACK_KIB, settled_rss_kib
-from test_pmu_filter import (EINVAL, EXAMPLE_MASKED, EXAMPLE_RAW, GUEST,
+from test_pmu_filter import (CAP_PMU_EVENT_MASKED_EVENTS, EINVAL,
+                             EXAMPLE_MASKED, EXAMPLE_RAW, GUEST,
                              expected_bytes, filter_args, raw_events)
 
 F1 = dict(EXAMPLE_RAW, id="f1", action="deny",
@@ -60,10 +63,13 @@ class Switch(unittest.TestCase):
                                          (EXAMPLE_RAW, F1, F2, F3)])
 
     def test_refused_switch_keeps_the_filter(self):
+        # without masked entries, QEMU makes no select-width probe, so
+        # the second call is the switch
         run, qmp = self.running(
             filter_args(EXAMPLE_RAW),
             env={"KVM_SHIM_FILTER_ERRNO": str(EINVAL),
-                 "KVM_SHIM_FILTER_FAIL_CALL": "2"})
+                 "KVM_SHIM_FILTER_FAIL_CALL": "2",
+                 "KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_MASKED_EVENTS)})
         self.assertIn("return", qmp.cmd("object-add", **F1))
         rsp = switch(qmp, "f1")
         self.assertEqual(rsp["error"]["desc"], "KVM refused PMU event "
@@ -87,7 +93,7 @@ class Switch(unittest.TestCase):
                                 ["-object", "iothread,id=io0"])
         cases = {"nope": "there is no object with ID 'nope'",
                  "io0": "object 'io0' is not a kvm-pmu-filter",
-                 "": "pmu-filter must not be empty"}
+                 "": "there is no object with ID ''"}
         for fid, desc in cases.items():
             self.assertEqual(switch(qmp, fid)["error"]["desc"], desc)
         self.assert_in_use(qmp, "f0")
@@ -112,7 +118,9 @@ class Switch(unittest.TestCase):
             self.assertIn("return", qmp.cmd("cont"))
             self.assertTrue(run.wait_for_guest(), "the guest never ran")
             run.stop()
-            self.assertEqual(run.records()[0],
+            records = [r for r in run.records()
+                       if r != ("filter", SELECT_PROBE)]
+            self.assertEqual(records[0],
                              ("filter", expected_bytes(EXAMPLE_RAW)))
 
     def test_1000_switches_keep_memory_stable(self):
@@ -222,6 +230,157 @@ class Migration(unittest.TestCase):
                                     filter_args(F1, fid="f1"), switch_to=F1)
         self.assertEqual(status, "completed")
         self.assertEqual(installed(self.dqmp), "f1")
+
+    def test_no_switch_on_the_destination_until_it_is_done(self):
+        """A switch after the destination checked the source's filter
+        would let the guest resume under another filter."""
+        dest = Run(filter_args(EXAMPLE_RAW) + objects(F1) + GUEST_ARGS +
+                   ["-incoming", "defer"])
+        self.addCleanup(dest.__exit__, None, None, None)
+        dqmp = dest.connect()
+        self.assertEqual(switch(dqmp, "f1")["error"]["desc"],
+                         "cannot change the PMU event filter while the VM "
+                         "migrates or a snapshot is saved or loaded")
+        self.assertEqual(installed(dqmp), "f0")
+        self.assertEqual(dest.stop(), 0)
+        self.assertEqual(dest.filters(), [expected_bytes(EXAMPLE_RAW)])
+
+
+def objects(*objs):
+    return [arg for obj in objs for arg in ("-object", json.dumps(obj))]
+
+
+def corrupt(path, how):
+    """Change the kvm-pmu-filter section of the migration stream or
+    snapshot image at @path: its 32-byte digest, then its 64-byte ID."""
+    with open(path, "r+b") as f:
+        data = f.read()
+        at = data.index(b"\x0ekvm-pmu-filter") + 15 + 8
+        f.seek(at)
+        f.write(how(data[at:at + 96]))
+
+
+def id_without_nul(section):
+    return section[:32] + b"\xff" * 64
+
+
+def old_length_prefix(section):
+    """A length of 2 GiB where the section's first version had the length
+    of the ID, which QEMU then allocated and crashed on: now it is the
+    first bytes of the ID, "\\x80", and the filter is still the same."""
+    return section[:32] + b"\x80\x00\x00\x00" + b"A" * 60
+
+
+def other_digest(section):
+    return bytes(b ^ 0xff for b in section[:32]) + section[32:]
+
+
+@skip_without_kvm
+class CraftedStreams(unittest.TestCase):
+    """A migration stream or snapshot whose filter section was changed is
+    refused with an error; QEMU neither crashes nor takes the filter."""
+
+    def save_stream(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="kpf-stream-"), "mig")
+        with Run(filter_args(EXAMPLE_RAW) + ["-S"]) as run:
+            qmp = run.connect()
+            self.assertIn("return", qmp.cmd("migrate", uri="file:" + path))
+            deadline = time.time() + 30
+            while (qmp.cmd("query-migrate")["return"].get("status") !=
+                   "completed" and time.time() < deadline):
+                time.sleep(0.05)
+            run.stop()
+        return path
+
+    def load_stream(self, path, status="failed"):
+        """Load @path into a VM with the same filter; return the error."""
+        with Run(filter_args(EXAMPLE_RAW) + ["-incoming", "defer"]) as dest:
+            qmp = dest.connect()
+            self.assertIn("return", qmp.cmd(
+                "migrate-incoming", uri="file:" + path,
+                **{"exit-on-error": False}))
+            deadline = time.time() + 30
+            while True:
+                info = qmp.cmd("query-migrate")["return"]
+                if (info.get("status") in ("completed", "failed") or
+                        time.time() > deadline):
+                    break
+                time.sleep(0.05)
+            self.assertEqual(installed(qmp), "f0")
+            self.assertEqual(dest.stop(), 0, dest.stderr)
+            self.assertEqual(dest.filters(), [expected_bytes(EXAMPLE_RAW)])
+        self.assertEqual(info["status"], status, (path, info))
+        return info.get("error-desc", "") + "".join(dest.error_lines())
+
+    def test_intact_stream_loads(self):
+        path = self.save_stream()
+        with Run(filter_args(EXAMPLE_RAW) + ["-incoming", "file:" + path,
+                                             "-S"]) as dest:
+            qmp = dest.connect()
+            deadline = time.time() + 30
+            while (qmp.cmd("query-migrate")["return"].get("status") !=
+                   "completed" and time.time() < deadline):
+                time.sleep(0.05)
+            self.assertEqual(qmp.cmd("query-migrate")["return"]["status"],
+                             "completed")
+            self.assertEqual(dest.stop(), 0)
+
+    def test_stream_cases(self):
+        cases = [(id_without_nul, "PMU event filter ID of the migration "
+                  "source is not a string"),
+                 (other_digest, "PMU event filter 'f0' of the migration "
+                  "source differs from filter 'f0' of this destination")]
+        for how, message in cases:
+            path = self.save_stream()
+            corrupt(path, how)
+            self.assertIn(message, self.load_stream(path), how.__name__)
+
+    def test_old_length_prefix_allocates_nothing(self):
+        path = self.save_stream()
+        corrupt(path, old_length_prefix)
+        self.assertEqual(self.load_stream(path, "completed"), "")
+
+    def snapshot(self):
+        disk = os.path.join(tempfile.mkdtemp(prefix="kpf-snap-"), "d.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk,
+                        "16M"], check=True)
+        drive = ["-drive", "file=%s,if=none,id=d0,format=qcow2" % disk]
+        with Run(filter_args(EXAMPLE_RAW) + drive + ["-S"]) as run:
+            qmp = run.connect()
+            rsp = qmp.cmd("human-monitor-command",
+                          **{"command-line": "savevm s1"})
+            self.assertEqual(rsp, {"return": ""})
+            run.stop()
+        return disk, drive
+
+    def test_crafted_snapshot_loadvm(self):
+        disk, drive = self.snapshot()
+        corrupt(disk, other_digest)
+        with Run(filter_args(EXAMPLE_RAW) + drive + GUEST_ARGS) as run:
+            qmp = run.connect()
+            self.assertTrue(run.wait_for_guest(), "the guest never ran")
+            rsp = qmp.cmd("human-monitor-command",
+                          **{"command-line": "loadvm s1"})
+            self.assertIn("PMU event filter 'f0' of the migration source "
+                          "differs from filter 'f0'", rsp["return"])
+            self.assertEqual(installed(qmp), "f0")
+            # the filter is checked before any other state is loaded
+            self.assertEqual(qmp.cmd("query-status")["return"]["status"],
+                             "restore-vm")
+            self.assertIn("return", qmp.cmd("cont"))
+            self.assertTrue(qmp.cmd("query-status")["return"]["running"])
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
+
+    def test_crafted_snapshot_at_start(self):
+        disk, drive = self.snapshot()
+        corrupt(disk, id_without_nul)
+        with Run(filter_args(EXAMPLE_RAW) + drive + ["-loadvm", "s1"]) as run:
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1, run.stderr)
+            self.assertIn("PMU event filter ID of the migration source is "
+                          "not a string", run.stderr)
+            self.assertFalse(run.ran_guest())
 
 
 if __name__ == "__main__":

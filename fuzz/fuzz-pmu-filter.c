@@ -130,8 +130,8 @@ static struct kvm_pmu_event_filter *encode(KVMPMUFilter *filter)
             abort();
         }
     }
-    kvm_x86_pmu_filter_check(events, n, true, NULL);
-    kvm_x86_pmu_filter_check(events, n, false, NULL);
+    kvm_x86_pmu_filter_check(events, n, KVM_X86_PMU_SELECT_BITS_INTEL, NULL);
+    kvm_x86_pmu_filter_check(events, n, KVM_X86_PMU_SELECT_BITS_AMD, NULL);
     bitmap = kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter);
     kf = kvm_x86_pmu_filter_encode(kvm_pmu_filter_get_action(filter),
                                    events, n, bitmap);

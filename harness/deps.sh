@@ -9,7 +9,7 @@ BACKPORTS_PKGS="meson python3-pycotap seabios qemu-system-data"
 FIRMWARE_PKGS="ipxe-qemu"
 PKGS="gcc make git ninja-build pkgconf flex bison ccache python3 python3-venv
       libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
-      dpkg-dev quilt perl $FIRMWARE_PKGS
+      dpkg-dev quilt perl qemu-utils $FIRMWARE_PKGS
       libvirt-daemon-system libvirt-clients"
 FOREIGN_ARCH=""
 for group in "$@"; do
