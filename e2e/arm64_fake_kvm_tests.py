@@ -66,6 +66,9 @@ class ArmRun(Run):
                     out.append((kind, int(vcpu), tuple(rest)))
         return out
 
+    def ran_guest(self):
+        return any(record[0] == "run" for record in self.records())
+
 
 @unittest.skipIf(unusable(), unusable())
 class Arm64PMUFilter(unittest.TestCase):
@@ -144,7 +147,7 @@ class Arm64PMUFilter(unittest.TestCase):
                                 "umask": "0"}]
         self.assert_arm_refused(
             filter_args("deny", events),
-            "-accel kvm,pmu-filter=f0: PMU event filter 'f0': events[1]: "
+            "qemu-system-aarch64: PMU event filter 'f0': events[1]: "
             "Arm has no x86-default events")
         masked = [{"format": "x86-masked-entry", "select": "0xc0",
                    "mask": "0", "match": "0"}]
@@ -170,14 +173,14 @@ class Arm64PMUFilter(unittest.TestCase):
     def test_no_pmu_refused(self):
         self.assert_arm_refused(
             ["-cpu", "host,pmu=off"] + filter_args("deny", raw("0x8")),
-            "-accel kvm,pmu-filter=f0: PMU event filter 'f0' cannot be "
+            "qemu-system-aarch64: PMU event filter 'f0' cannot be "
             "installed: vCPU 0 has no PMU")
 
     def test_old_kernel_refused(self):
         self.assert_arm_refused(
             filter_args("deny", raw("0x8")),
-            "-accel kvm,pmu-filter=f0: KVM does not support PMU event "
-            "filters", env={"FAKE_KVM_NO_FILTER": "1"})
+            "qemu-system-aarch64: PMU event filter 'f0': KVM does not "
+            "support PMU event filters", env={"FAKE_KVM_NO_FILTER": "1"})
 
     def test_missing_object_refused(self):
         self.assert_arm_refused(
