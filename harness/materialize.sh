@@ -127,6 +127,9 @@ read_series() {
 }
 
 read_series "$TOP/patches"
+# Our files at the top level are as the series leaves them, before the
+# backport's own commits
+SERIES_STEPS=${#STEPS[@]}
 if [ "${KPF_BASE:-}" = stable ]; then
     read_series "$TOP/patches/backport"
 fi
@@ -135,7 +138,7 @@ fi
 # STEPS[INDEX], i.e. the file without the later diffs that touch it
 as_added() {
     local path=$1 i tmp later=()
-    for ((i = $2 + 1; i < ${#STEPS[@]}; i++)); do
+    for ((i = $2 + 1; i < SERIES_STEPS; i++)); do
         case "${STEPS[$i]}" in
         "diff "*)
             grep -q "^diff --git a/$path b/$path\$" "${STEPS[$i]#diff }" &&
