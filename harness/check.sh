@@ -37,7 +37,7 @@ export KPF_GUEST=$BUILD/demo/guest.elf
 if [ "${1:-}" = backport ]; then
     export QEMU=$OBJ/qemu-system-x86_64 KVM_SHIM=$BUILD/e2e/kvm-shim.so
     E2E_MODULES="test_pmu_filter test_channels test_libvirt test_switch"
-    meson_suite "our unit tests" check-qjson test-kvm-pmu-filter \
+    meson_suite "our unit tests" check-qjson test-keyval test-kvm-pmu-filter \
         test-kvm-x86-pmu-encode test-kvm-arm-pmu-encode
     meson_suite "our qtest" qtest-x86_64/kvm-pmu-filter-test
     meson_suite "functional test" func-x86_64-x86_64_kvm_pmu_filter
