@@ -4,7 +4,10 @@
  * capabilities or make the kernel refuse the filter.
  *
  *   KVM_SHIM_LOG=path        append one line per recorded ioctl:
- *                              "filter <hex bytes of the whole struct>"
+ *                              "filter <hex bytes of the whole struct> R"
+ *                                with R the kernel's return code (0 or
+ *                                minus errno), or "injected" where the
+ *                                shim failed the call itself
  *                              "run"  (first KVM_RUN of each thread)
  *   KVM_SHIM_HIDE_CAPS=a,b   KVM_CHECK_EXTENSION answers 0 for these
  *   KVM_SHIM_FILTER_ERRNO=n  KVM_SET_PMU_EVENT_FILTER fails with errno n
@@ -28,7 +31,8 @@
 
 static __thread int thread_ran;
 
-static void log_line(const char *prefix, const void *buf, size_t len)
+static void log_line(const char *prefix, const void *buf, size_t len,
+                     const char *suffix)
 {
     const char *path = getenv("KVM_SHIM_LOG");
     const uint8_t *bytes = buf;
@@ -41,7 +45,7 @@ static void log_line(const char *prefix, const void *buf, size_t len)
     for (size_t i = 0; i < len; i++) {
         fprintf(f, "%s%02x", i ? "" : " ", bytes[i]);
     }
-    fputc('\n', f);
+    fprintf(f, "%s\n", suffix);
     fclose(f);
 }
 
@@ -91,16 +95,23 @@ int ioctl(int fd, unsigned long request, ...)
         const struct kvm_pmu_event_filter *f = arg;
         uint32_t n = f->nevents < MAX_LOGGED_EVENTS ? f->nevents
                                                      : MAX_LOGGED_EVENTS;
+        size_t len = sizeof(*f) + n * sizeof(f->events[0]);
+        char result[16];
+        int ret;
 
-        log_line("filter", f, sizeof(*f) + n * sizeof(f->events[0]));
         if (fail_filter_call()) {
+            log_line("filter", f, len, " injected");
             errno = atoi(getenv("KVM_SHIM_FILTER_ERRNO"));
             return -1;
         }
+        ret = real_ioctl(fd, request, arg);
+        snprintf(result, sizeof(result), " %d", ret < 0 ? -errno : ret);
+        log_line("filter", f, len, result);
+        return ret;
     }
     if (request == KVM_RUN && !thread_ran) {
         thread_ran = 1;
-        log_line("run", NULL, 0);
+        log_line("run", NULL, 0, "");
     }
     return real_ioctl(fd, request, arg);
 }

@@ -14,6 +14,8 @@ import tempfile
 import time
 import unittest
 
+import kernel_filter
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = os.environ.get("QEMU", os.path.join(TOP, "build/qemu-system-x86_64"))
 SHIM = os.environ.get("KVM_SHIM", os.path.join(TOP, "build/e2e/kvm-shim.so"))
@@ -216,17 +218,38 @@ class Run:
         self.wait()
         return self.proc.returncode
 
+    def shim_lines(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [line.split() for line in f]
+
     def records(self):
         """The shim's records: ("filter", bytes) and ("run", None)."""
         if self.final_records is not None:
             return self.final_records
-        out = []
-        if os.path.exists(self.log):
-            with open(self.log) as f:
-                for line in f:
-                    kind, _, data = line.strip().partition(" ")
-                    out.append((kind, bytes.fromhex(data) if data else None))
-        return out
+        return [(words[0], bytes.fromhex(words[1]) if len(words) > 1
+                 else None) for words in self.shim_lines()]
+
+    def filter_results(self):
+        """(bytes, what the running kernel returned, or None where the
+        shim failed the call) for each filter QEMU handed to KVM."""
+        return [(bytes.fromhex(words[1]),
+                 None if words[2] == "injected" else int(words[2]))
+                for words in self.shim_lines() if words[0] == "filter"]
+
+    def judge_filters(self):
+        """Every filter QEMU installed, judged by the kernel's own code."""
+        why = kernel_filter.unavailable()
+        results = set(self.filter_results())
+        if why and os.environ.get("KERNEL_FILTER") != "none" and results:
+            raise AssertionError("cannot judge the filters by the kernel's "
+                                 "code: " + why)
+        if why:
+            return
+        vendor = "intel" if kvm_select_bits() == 8 else "amd"
+        for payload, ret in sorted(results, key=repr):
+            kernel_filter.check(payload, ret, vendor)
 
     def filters(self):
         """The filters QEMU installed, without its select-width probe."""
@@ -276,7 +299,13 @@ class Run:
         if not self.proc.stderr.closed:
             self.stderr += self.proc.communicate()[1]
         self.final_records = self.records()
-        self.dir.cleanup()
+        if exc_type is None:
+            try:
+                self.judge_filters()
+            finally:
+                self.dir.cleanup()
+        else:
+            self.dir.cleanup()
         if exc_type is None and SANITIZER_REPORT.search(self.stderr):
             raise AssertionError("QEMU's sanitizers reported:\n" +
                                  self.stderr)

@@ -21,6 +21,8 @@ def main():
     passed = result.testsRun - failed - skipped
     for test, reason in result.skipped:
         print("SKIP %s: %s" % (test.id(), reason))
+    import kernel_filter
+    print(kernel_filter.summary())
     print("e2e: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.exit(1 if failed else 0)
 

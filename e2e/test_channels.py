@@ -58,11 +58,21 @@ class Installed(unittest.TestCase):
                               objects(EXAMPLE_RAW), EXAMPLE_RAW)
 
     def test_after_a_failed_accelerator(self):
-        """A first -accel kvm that fails to start hands over to the next
-        one: its filter is released and the section registered once."""
-        self.assert_installed(["-accel", "kvm,device=/nonexistent",
-                               "-accel", "kvm,pmu-filter=f0"] +
-                              objects(EXAMPLE_RAW), EXAMPLE_RAW)
+        """A first -accel kvm that fails in kvm_arch_init(), as rapl=on
+        does without RAPL, hands over to the next one: no second
+        migration section, and the filter is installed."""
+        with Run(["-accel", "kvm,rapl=on", "-accel", "kvm,pmu-filter=f0",
+                  "-S"] + objects(EXAMPLE_RAW)) as run:
+            qmp = run.connect_or_exit()
+            self.assertIsNotNone(qmp, run.stderr)
+            self.assertEqual(qmp.cmd("query-kvm")["return"]["pmu-filter"],
+                             "f0")
+            self.assertEqual(run.stop(), 0, run.stderr)
+            if "falling back to KVM" not in run.stderr:
+                self.skipTest("rapl=on works on this host, so the first "
+                              "-accel kvm did not fail")
+            self.assertNotIn("duplicate", run.stderr)
+            self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
 
     def test_preconfig(self):
         with Run(["-global", "kvm-accel.pmu-filter=f0", "--preconfig",
@@ -160,6 +170,18 @@ class Refused(unittest.TestCase):
             run.wait()
             self.assertEqual(run.proc.returncode, 1, run.stderr)
             self.assertIn("-accel kvm,device=/nonexistent,pmu-filter=f0: " +
+                          IGNORED % ("f0", "KVM"), run.error_lines()[-1])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
+
+    def test_accel_after_a_failed_arch_init(self):
+        with Run(["-accel", "kvm,rapl=on,pmu-filter=f0",
+                  "-accel", "kvm", "-S"] + objects(EXAMPLE_RAW)) as run:
+            if run.connect_or_exit():
+                run.stop()
+                self.skipTest("rapl=on works on this host")
+            self.assertEqual(run.proc.returncode, 1, run.stderr)
+            self.assertIn("-accel kvm,rapl=on,pmu-filter=f0: " +
                           IGNORED % ("f0", "KVM"), run.error_lines()[-1])
             self.assertEqual(run.filters(), [])
             self.assertFalse(run.ran_guest())

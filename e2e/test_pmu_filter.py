@@ -10,6 +10,7 @@ import subprocess
 import sys
 import unittest
 
+import kernel_filter
 from qemu_run import (QEMU, SELECT_PROBE, TOP, Run, assert_refused,
                       host_gives_pmu, host_vendor, kvm_select_bits,
                       skip_without_kvm)
@@ -47,14 +48,18 @@ def encode_event(ev):
 
 
 def expected_bytes(obj):
+    """The payload for @obj; the kernel's code judges any payload QEMU
+    installs that equals it by @obj's documented meaning."""
     events = obj.get("events", [])
     masked = any(e["format"] == "x86-masked-entry" for e in events)
     bitmap = num(obj.get("x86-fixed-counter", {}).get("bitmap", "0"))
     action = ALLOW if obj["action"] == "allow" else DENY
     head = struct.pack("<8I", action, len(events), bitmap,
                        MASKED_FLAG if masked else 0, 0, 0, 0, 0)
-    return head + b"".join(struct.pack("<Q", encode_event(e))
-                           for e in events)
+    payload = head + b"".join(struct.pack("<Q", encode_event(e))
+                              for e in events)
+    kernel_filter.register(payload, obj)
+    return payload
 
 
 def obj_arg(obj):

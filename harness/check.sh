@@ -48,15 +48,18 @@ else
 fi
 
 mkdir -p "$BUILD/e2e"
-if gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
+export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
+if "$TOP/harness/kernel-filter.sh" &&
+   gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
        -o "$BUILD/e2e/kvm-shim.so" "$TOP/e2e/kvm-shim.c" -ldl; then
     # shellcheck disable=SC2086
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \
         > "$BUILD/e2e/e2e.log" 2>&1
     read -r p f s < <(e2e_totals "$BUILD/e2e/e2e.log")
     count "$p" "$f" "$s" "end-to-end on /dev/kvm"
+    grep "^kernel filter code" "$BUILD/e2e/e2e.log"
 else
-    count 0 1 0 "end-to-end shim build"
+    count 0 1 0 "end-to-end shim and kernel filter build"
 fi
 
 line="$passed passed, $failed failed"
