@@ -61,6 +61,8 @@ CASES = [
                   "umask": "0x100"}]), "is larger than"),
     ("mask over 8 bits", obj(events=[masked(mask="0x100")]), "is larger than"),
     ("match over 8 bits", obj(events=[masked(match="256")]), "is larger than"),
+    ("match outside mask", obj(events=[masked(mask="0x0f", match="0x1f")]),
+     "has bits outside mask"),
     ("exclude is a string", obj(events=[masked(exclude="yes")]), "exclude"),
     ("masked without match",
      obj(events=[{k: v for k, v in masked().items() if k != "match"}]),

@@ -81,6 +81,16 @@ def host_vendor():
 
 
 @functools.cache
+def kvm_has_masked_events():
+    kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        return fcntl.ioctl(kvm, KVM_CHECK_EXTENSION,
+                           CAP_PMU_EVENT_MASKED_EVENTS) > 0
+    finally:
+        os.close(kvm)
+
+
+@functools.cache
 def kvm_select_bits():
     """How many event select bits this host's KVM compares: asked of KVM
     by the test itself, the way QEMU asks, or by the CPU vendor where KVM

@@ -8,14 +8,15 @@ query-kvm reports what was installed."""
 import json
 import os
 import tempfile
+import time
 import unittest
 
 from qemu_run import Run, assert_refused, skip_without_kvm
 from test_pmu_filter import EXAMPLE_MASKED, EXAMPLE_RAW, expected_bytes
 
 F1 = dict(EXAMPLE_RAW, id="f1", action="deny")
-IGNORED = ("pmu-filter=%s would be ignored: QEMU uses the first -accel "
-           "option that works, %s")
+IGNORED = ("pmu-filter=%s would be ignored: QEMU does not use this -accel "
+           "option but one for %s")
 
 
 def objects(*objs):
@@ -73,6 +74,25 @@ class Installed(unittest.TestCase):
                               "-accel kvm did not fail")
             self.assertNotIn("duplicate", run.stderr)
             self.assertEqual(run.filters(), [expected_bytes(EXAMPLE_RAW)])
+
+    def test_migrate_after_falling_back_to_qtest(self):
+        """A KVM that failed and left QEMU to QTest has no filter to
+        migrate, and its freed state is not looked at."""
+        path = os.path.join(tempfile.mkdtemp(prefix="kpf-fallback-"), "mig")
+        with Run(["-accel", "kvm,rapl=on", "-accel", "qtest", "-S"]) as run:
+            qmp = run.connect_or_exit()
+            self.assertIsNotNone(qmp, run.stderr)
+            self.assertIn("return", qmp.cmd("migrate", uri="file:" + path))
+            deadline = time.time() + 30
+            while (qmp.cmd("query-migrate")["return"]["status"] !=
+                   "completed" and time.time() < deadline):
+                time.sleep(0.05)
+            self.assertEqual(run.stop(), 0, run.stderr)
+            if "falling back to QTest" not in run.stderr:
+                self.skipTest("rapl=on works on this host, so the first "
+                              "-accel kvm did not fail")
+        with open(path, "rb") as f:
+            self.assertNotIn(b"kvm-pmu-filter", f.read())
 
     def test_preconfig(self):
         with Run(["-global", "kvm-accel.pmu-filter=f0", "--preconfig",
@@ -141,8 +161,8 @@ class Refused(unittest.TestCase):
             objects(EXAMPLE_RAW),
             "qemu-system-x86_64: -accel kvm,pmu-filter=f0: " +
             IGNORED % ("f0", "KVM"),
-            hints=["Give pmu-filter in that -accel option, or as -global "
-                   "kvm-accel.pmu-filter=f0."])
+            hints=["Give pmu-filter in the -accel option that QEMU uses, or "
+                   "as -global kvm-accel.pmu-filter=f0."])
 
     def test_later_accel_option_naming_the_same_filter(self):
         self.assert_refused(
@@ -165,14 +185,11 @@ class Refused(unittest.TestCase):
 
     def test_accel_after_a_failed_accelerator(self):
         """QEMU reports why the first accelerator failed, then refuses."""
-        with Run(["-accel", "kvm,device=/nonexistent,pmu-filter=f0",
-                  "-accel", "kvm"] + objects(EXAMPLE_RAW)) as run:
-            run.wait()
-            self.assertEqual(run.proc.returncode, 1, run.stderr)
-            self.assertIn("-accel kvm,device=/nonexistent,pmu-filter=f0: " +
-                          IGNORED % ("f0", "KVM"), run.error_lines()[-1])
-            self.assertEqual(run.filters(), [])
-            self.assertFalse(run.ran_guest())
+        self.assert_refused_after_fallback(
+            ["-accel", "kvm,device=/nonexistent,pmu-filter=f0",
+             "-accel", "kvm"] + objects(EXAMPLE_RAW),
+            "-accel kvm,device=/nonexistent,pmu-filter=f0: " +
+            IGNORED % ("f0", "KVM"))
 
     def test_accel_after_a_failed_arch_init(self):
         with Run(["-accel", "kvm,rapl=on,pmu-filter=f0",
@@ -190,6 +207,42 @@ class Refused(unittest.TestCase):
         self.assert_refused(
             ["-accel", "qtest", "-accel", "kvm,pmu-filter=f0"] +
             objects(EXAMPLE_RAW), IGNORED % ("f0", "QTest"), hints=[])
+
+    def assert_refused_after_fallback(self, args, message):
+        """QEMU says why it skipped an -accel option, then refuses."""
+        with Run(args) as run:
+            run.wait()
+            self.assertEqual(run.proc.returncode, 1, run.stderr)
+            self.assertIn(message, run.error_lines()[-1])
+            self.assertEqual(run.filters(), [])
+            self.assertFalse(run.ran_guest())
+
+    def test_accel_option_for_an_accelerator_not_built(self):
+        """This QEMU has no TCG; the option still names a filter."""
+        self.assert_refused_after_fallback(
+            ["-accel", "tcg,pmu-filter=f0", "-accel", "kvm"] +
+            objects(EXAMPLE_RAW),
+            "-accel tcg,pmu-filter=f0: " + IGNORED % ("f0", "KVM"))
+
+    def test_accel_option_for_an_accelerator_without_filters(self):
+        self.assert_refused(
+            ["-accel", "kvm", "-accel", "qtest,pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "-accel qtest,pmu-filter=f0: " + IGNORED % ("f0", "KVM"))
+
+    def test_accel_option_for_an_unknown_accelerator(self):
+        self.assert_refused_after_fallback(
+            ["-accel", "kvm,accel=nope,pmu-filter=f0", "-accel", "kvm"] +
+            objects(EXAMPLE_RAW),
+            "-accel kvm,accel=nope,pmu-filter=f0: " +
+            IGNORED % ("f0", "KVM"))
+
+    def test_global_for_an_accelerator_not_built(self):
+        self.assert_refused(
+            ["-accel", "kvm", "-global", "tcg-accel.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global tcg-accel.pmu-filter=f0 would be "
+            "ignored: the accelerator in use is KVM")
 
     def test_readconfig_accel_groups(self):
         with tempfile.NamedTemporaryFile("w", suffix=".cfg",

@@ -180,6 +180,37 @@ class RepeatedKeys(unittest.TestCase):
             "Parameter 'action' is given more than once")
         self.assertEqual(run.filters(), [])
 
+    def test_dotted_object_repeating_id(self):
+        """QemuOpts would keep the first id and drop the second."""
+        run = assert_refused(
+            self, ["-accel", "kvm,pmu-filter=f0", "-object",
+                   "kvm-pmu-filter,id=f0,action=deny,id=f1"],
+            "Parameter 'id' is given more than once")
+        self.assertEqual(run.filters(), [])
+
+    def test_dotted_object_list_by_repetition(self):
+        """-object writes a list by repeating its key: that still works,
+        and an escaped comma followed by "id=" is part of a value."""
+        with Run(["-accel", "kvm", "-S",
+                  "-object", "thread-context,id=t0,cpu-affinity=0,"
+                  "cpu-affinity=0",
+                  "-object", "authz-simple,id=a0,identity=x,,id=y"]) as run:
+            qmp = run.connect()
+            self.assertIn("t0", object_ids(qmp))
+            rsp = qmp.cmd("qom-get", path="/objects/a0", property="identity")
+            self.assertEqual(rsp["return"], "x,id=y")
+            self.assertEqual(run.stop(), 0, run.stderr)
+
+    def test_struct_list_in_dotted_object(self):
+        """The options visitor has no lists of structs: an error, where
+        QEMU 10.2 aborts on an assertion."""
+        run = assert_refused(
+            self, ["-accel", "kvm", "-object",
+                   "kvm-pmu-filter,id=f0,action=deny,events=raw"],
+            "Parameter 'events' is a list of objects, which needs JSON "
+            "syntax")
+        self.assertEqual(run.filters(), [])
+
     def test_readconfig_group(self):
         with tempfile.NamedTemporaryFile("w", suffix=".cfg",
                                          delete=False) as cfg:

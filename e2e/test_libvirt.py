@@ -149,8 +149,8 @@ class Libvirt(unittest.TestCase):
         self.assertIn("kvm,pmu-filter=f0", xml)
         error = self.start_fails("accel-passthrough", xml)
         self.assertIn("qemu-system-x86_64: -accel kvm,pmu-filter=f0: "
-                      "pmu-filter=f0 would be ignored: QEMU uses the first "
-                      "-accel option that works, KVM", error)
+                      "pmu-filter=f0 would be ignored: QEMU does not use "
+                      "this -accel option but one for KVM", error)
 
     def test_bad_filter_refused(self):
         xml = documented_xml().replace('"select": "0xc4"',

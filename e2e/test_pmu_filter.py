@@ -12,14 +12,15 @@ import unittest
 
 import kernel_filter
 from qemu_run import (QEMU, SELECT_PROBE, TOP, Run, assert_refused,
-                      host_gives_pmu, host_vendor, kvm_select_bits,
-                      skip_without_kvm)
+                      host_gives_pmu, host_vendor, kvm_has_masked_events,
+                      kvm_select_bits, skip_without_kvm)
 
 ALLOW, DENY = 0, 1
 MASKED_FLAG = 1
 CAP_PMU_EVENT_FILTER = 173
 CAP_PMU_EVENT_MASKED_EVENTS = 226
 EINVAL = 22
+EPERM = 1
 
 EXAMPLE_RAW = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "allow",
           "events": [{"format": "raw", "code": "0xc4"}]}
@@ -367,6 +368,20 @@ class FailClosed(unittest.TestCase):
             filter_args(EXAMPLE_MASKED),
             "KVM does not support x86-masked-entry events",
             env={"KVM_SHIM_HIDE_CAPS": str(CAP_PMU_EVENT_MASKED_EVENTS)})
+        self.assertEqual(run.filters(), [])
+
+    def test_select_probe_fails(self):
+        """Only EINVAL tells that KVM compares 8 select bits; any other
+        error of the probe fails the install."""
+        if not kvm_has_masked_events():
+            self.skipTest("KVM has no masked entries, so QEMU makes no probe")
+        run = self.assert_refused(
+            filter_args(EXAMPLE_RAW),
+            "qemu-system-x86_64: PMU event filter 'f0': cannot find out how "
+            "many event select bits KVM compares: Operation not permitted",
+            env={"KVM_SHIM_FILTER_ERRNO": str(EPERM),
+                 "KVM_SHIM_FILTER_FAIL_CALL": "1"})
+        self.assertEqual(run.probes(), [SELECT_PROBE])
         self.assertEqual(run.filters(), [])
 
     def test_kernel_refuses(self):

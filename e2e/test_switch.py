@@ -364,7 +364,8 @@ class CraftedStreams(unittest.TestCase):
             self.assertIn("PMU event filter 'f0' of the migration source "
                           "differs from filter 'f0'", rsp["return"])
             self.assertEqual(installed(qmp), "f0")
-            # the filter is checked before any other state is loaded
+            # loadvm reverted the disks and reset the machine before the
+            # filter check refused the state; cont boots the reset machine
             self.assertEqual(qmp.cmd("query-status")["return"]["status"],
                              "restore-vm")
             self.assertIn("return", qmp.cmd("cont"))

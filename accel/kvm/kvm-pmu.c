@@ -136,6 +136,12 @@ static bool convert_x86_masked(const KvmPmuX86MaskedEntry *in,
                            KVM_PMU_X86_UMASK_MAX, &match, errp)) {
         return false;
     }
+    if (match & ~mask) {
+        error_setg(errp, "events[%u]: match 0x%" PRIx64 " has bits outside "
+                   "mask 0x%" PRIx64 ", so the entry matches nothing",
+                   index, match, mask);
+        return false;
+    }
     out->x86_masked.select = select;
     out->x86_masked.mask = mask;
     out->x86_masked.match = match;

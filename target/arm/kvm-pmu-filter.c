@@ -63,6 +63,11 @@ static bool kvm_arm_pmu_filter_set_range(ARMCPU *cpu,
     trace_kvm_arm_pmu_filter_range(CPU(cpu)->cpu_index, kf.base_event,
                                    kf.nevents, kf.action);
     ret = kvm_vcpu_ioctl(CPU(cpu), KVM_SET_DEVICE_ATTR, &attr);
+    if (ret < 0 && !kf.nevents) {
+        error_setg_errno(errp, -ret, "KVM refused an allow-list without "
+                         "events");
+        return false;
+    }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "KVM refused events 0x%x to 0x%x",
                          kf.base_event, kf.base_event + kf.nevents - 1);
@@ -102,17 +107,22 @@ static bool kvm_arm_pmu_filter_set_ranges(ARMCPU *cpu, KVMPMUFilter *filter,
 /*
  * Give KVM the VM's filter for @cpu, before its PMU is created.  This
  * runs while the board creates the vCPUs, where an error cannot stop
- * QEMU yet; it is kept with the vCPU, and kvm_arch_pmu_filter_install()
- * reports it before any vCPU runs.
+ * QEMU yet; the first error is kept, and kvm_arch_pmu_filter_install()
+ * reports it before any vCPU runs.  A vCPU created later gets the
+ * filter that KVM holds for the whole VM.
  */
 void kvm_arm_pmu_filter_set(ARMCPU *cpu)
 {
-    KVMPMUFilter *filter = kvm_state->pmu_filter;
-    Error **errp = &cpu->kvm_pmu_filter_error;
+    KVMState *s = kvm_state;
 
-    if (filter && !*errp && !kvm_arm_pmu_filter_set_ranges(cpu, filter, errp)) {
-        error_prepend(errp, "PMU event filter '%s': ",
-                      kvm_pmu_filter_get_id(filter));
+    if (!s->pmu_filter || s->pmu_filter_error ||
+        phase_check(PHASE_MACHINE_READY)) {
+        return;
+    }
+    if (!kvm_arm_pmu_filter_set_ranges(cpu, s->pmu_filter,
+                                       &s->pmu_filter_error)) {
+        error_prepend(&s->pmu_filter_error, "PMU event filter '%s': ",
+                      kvm_pmu_filter_get_id(s->pmu_filter));
     }
 }
 
@@ -142,11 +152,11 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
                               "pmu=on.\n");
             return false;
         }
-        if (cpu->kvm_pmu_filter_error) {
-            error_propagate(errp, cpu->kvm_pmu_filter_error);
-            cpu->kvm_pmu_filter_error = NULL;
-            return false;
-        }
+    }
+    if (s->pmu_filter_error) {
+        error_propagate(errp, s->pmu_filter_error);
+        s->pmu_filter_error = NULL;
+        return false;
     }
     return true;
 }

@@ -294,6 +294,12 @@ static void test_errors(void)
         "events[0].mask: '-1' is not a number");
     assert_filter_error(
         "{'action': 'allow', 'events': ["
+        " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0x0f',"
+        "  'match': '0x10'}]}",
+        "events[0]: match 0x10 has bits outside mask 0xf, so the entry "
+        "matches nothing");
+    assert_filter_error(
+        "{'action': 'allow', 'events': ["
         " {'format': 'x86-masked-entry', 'select': '0xc4', 'mask': '0xff',"
         "  'match': '0'},"
         " {'format': 'raw', 'code': '0xc5'}]}",

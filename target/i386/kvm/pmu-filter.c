@@ -98,24 +98,28 @@ static unsigned int select_bits_of_vendor(void)
  * How many event select bits KVM compares.  That is up to the KVM
  * module (kvm_intel: 8, kvm_amd: 12), not to the CPU vendor, which a
  * nested or paravirtualized host need not match.  Where KVM has masked
- * entries, it refuses those with select bits it does not compare, so
- * ask it with an entry of select 0x1c4.  The probe is a deny-list whose
- * only entry excludes events, which lists no event and so lets every
- * event count, as without a filter; it is made once, before the first
- * filter is installed.
+ * entries, it fails those with select bits it does not compare with
+ * EINVAL, so ask it with an entry of select 0x1c4; any other error
+ * fails the install.  The probe is a deny-list whose only entry
+ * excludes events, which lists no event and so lets every event count,
+ * as without a filter.  It is made once, before the first filter is
+ * installed, when the VM has no filter; if that install then fails,
+ * the VM keeps the probe, which filters nothing.
  */
-static unsigned int kvm_x86_pmu_select_bits(KVMState *s)
+static bool kvm_x86_pmu_select_bits(KVMState *s, unsigned int *bits,
+                                    Error **errp)
 {
     static unsigned int select_bits;
     g_autofree struct kvm_pmu_event_filter *probe = NULL;
     int ret;
 
-    if (select_bits) {
-        return select_bits;
-    }
-    if (kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
+    if (!select_bits &&
+        kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
         select_bits = select_bits_of_vendor();
-        return select_bits;
+    }
+    if (select_bits) {
+        *bits = select_bits;
+        return true;
     }
     probe = g_malloc0(sizeof(*probe) + sizeof(probe->events[0]));
     probe->action = KVM_PMU_EVENT_DENY;
@@ -123,10 +127,16 @@ static unsigned int kvm_x86_pmu_select_bits(KVMState *s)
     probe->nevents = 1;
     probe->events[0] = KVM_PMU_ENCODE_MASKED_ENTRY(0x1c4, 0xff, 0, 1);
     ret = kvm_vm_ioctl(s, KVM_SET_PMU_EVENT_FILTER, probe);
+    if (ret && ret != -EINVAL) {
+        error_setg_errno(errp, -ret, "cannot find out how many event select "
+                         "bits KVM compares");
+        return false;
+    }
     select_bits = ret ? KVM_X86_PMU_SELECT_BITS_INTEL
                       : KVM_X86_PMU_SELECT_BITS_AMD;
     trace_kvm_x86_pmu_filter_select_bits(select_bits, ret);
-    return select_bits;
+    *bits = select_bits;
+    return true;
 }
 
 static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
@@ -175,6 +185,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
     g_autofree KVMPMUEvent *events = NULL;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     uint32_t nevents;
+    unsigned int select_bits;
     int ret;
 
     events = kvm_pmu_filter_get_events(filter, &nevents);
@@ -184,8 +195,8 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
     if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
         return false;
     }
-    if (!kvm_x86_pmu_filter_check(events, nevents,
-                                  kvm_x86_pmu_select_bits(s), errp)) {
+    if (!kvm_x86_pmu_select_bits(s, &select_bits, errp) ||
+        !kvm_x86_pmu_filter_check(events, nevents, select_bits, errp)) {
         error_prepend(errp, "PMU event filter '%s': ", id);
         return false;
     }
@@ -242,14 +253,23 @@ static bool installed_digest(KVMState *s, PMUFilterDigest *d)
     return true;
 }
 
+/*
+ * The section is registered by kvm_arch_init(), but KVM may still fail
+ * after it, and QEMU fall back to another accelerator: only use
+ * kvm_state when KVM is enabled.
+ */
 static bool pmu_filter_needed(void *opaque)
 {
-    return kvm_state->pmu_filter;
+    return kvm_enabled() && kvm_state->pmu_filter;
 }
 
-static int pmu_filter_pre_save(void *opaque)
+static bool pmu_filter_pre_save(void *opaque, Error **errp)
 {
-    return installed_digest(kvm_state, opaque) ? 0 : -EINVAL;
+    if (!kvm_enabled() || !installed_digest(kvm_state, opaque)) {
+        error_setg(errp, "no PMU event filter to migrate");
+        return false;
+    }
+    return true;
 }
 
 static int pmu_filter_pre_load(void *opaque)
@@ -270,7 +290,7 @@ static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
                    "not a string");
         return false;
     }
-    if (!installed_digest(kvm_state, &here)) {
+    if (!kvm_enabled() || !installed_digest(kvm_state, &here)) {
         error_setg(errp, "the migration source has PMU event filter '%s', "
                    "this destination has none", source);
         return false;
@@ -292,7 +312,7 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
     /* Sent first, so that a mismatch stops the migration at once */
     .early_setup = true,
     .needed = pmu_filter_needed,
-    .pre_save = pmu_filter_pre_save,
+    .pre_save_errp = pmu_filter_pre_save,
     .pre_load = pmu_filter_pre_load,
     .post_load_errp = pmu_filter_post_load,
     .fields = (const VMStateField[]) {
@@ -302,7 +322,7 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
     }
 };
 
-/* Called by every kvm_arch_init(), of which a failed -accel makes two */
+/* Called by every successful kvm_arch_init(); a failed -accel makes two */
 void kvm_x86_pmu_filter_migration_init(void)
 {
     static bool registered;

@@ -86,8 +86,8 @@ class KvmPmuFilter(QemuSystemTest):
         self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
                          '-object', json.dumps(FILTER))
         self.assertIn("-accel kvm,pmu-filter=f0: pmu-filter=f0 would be "
-                      "ignored: QEMU uses the first -accel option that works",
-                      self.launch_failure())
+                      "ignored: QEMU does not use this -accel option but one "
+                      "for KVM", self.launch_failure())
 
     def test_global_for_unused_accelerator_refused(self):
         self.vm.add_args('-accel', 'qtest',
@@ -100,6 +100,12 @@ class KvmPmuFilter(QemuSystemTest):
         self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-object',
                          'kvm-pmu-filter,id=f0,action=allow,action=deny')
         self.assertIn("Parameter 'action' is given more than once",
+                      self.launch_failure())
+
+    def test_repeated_id_refused(self):
+        self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-object',
+                         'kvm-pmu-filter,id=f0,action=deny,id=f1')
+        self.assertIn("Parameter 'id' is given more than once",
                       self.launch_failure())
 
     def test_repeated_keys_in_config_file_refused(self):
