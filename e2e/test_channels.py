@@ -244,6 +244,14 @@ class Refused(unittest.TestCase):
             "qemu-system-x86_64: global tcg-accel.pmu-filter=f0 would be "
             "ignored: the accelerator in use is KVM")
 
+    def test_global_for_a_misspelt_accelerator(self):
+        self.assert_refused(
+            ["-accel", "kvm", "-global", "kvm.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global kvm.pmu-filter=f0 would be ignored: "
+            "there is no type 'kvm'",
+            hints=["The accelerator in use is kvm-accel."])
+
     def test_readconfig_accel_groups(self):
         with tempfile.NamedTemporaryFile("w", suffix=".cfg",
                                          delete=False) as cfg:
@@ -259,7 +267,8 @@ class Refused(unittest.TestCase):
         self.assert_refused(
             ["-global", "kvm-accel.pmu-filter=f1",
              "-accel", "kvm,pmu-filter=f0"] + objects(EXAMPLE_RAW, F1),
-            "-accel kvm,pmu-filter=f0: pmu-filter is already set to 'f1'")
+            "-accel kvm,pmu-filter=f0: pmu-filter is already set to 'f1'",
+            hints=["KVM installs one filter per VM."])
 
     def test_global_for_unused_accelerator(self):
         self.assert_refused(

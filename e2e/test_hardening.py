@@ -181,12 +181,15 @@ class RepeatedKeys(unittest.TestCase):
         self.assertEqual(run.filters(), [])
 
     def test_dotted_object_repeating_id(self):
-        """QemuOpts would keep the first id and drop the second."""
-        run = assert_refused(
-            self, ["-accel", "kvm,pmu-filter=f0", "-object",
-                   "kvm-pmu-filter,id=f0,action=deny,id=f1"],
-            "Parameter 'id' is given more than once")
-        self.assertEqual(run.filters(), [])
+        """QemuOpts would keep the first id and drop the second, also
+        when the first is the flag id (id=on) or noid."""
+        for obj in ("kvm-pmu-filter,id=f0,action=deny,id=f1",
+                    "kvm-pmu-filter,id,id=f0,action=deny",
+                    "kvm-pmu-filter,noid,id=f0,action=deny"):
+            run = assert_refused(
+                self, ["-accel", "kvm,pmu-filter=f0", "-object", obj],
+                "Parameter 'id' is given more than once")
+            self.assertEqual(run.filters(), [])
 
     def test_dotted_object_list_by_repetition(self):
         """-object writes a list by repeating its key: that still works,
@@ -231,6 +234,12 @@ class RepeatedKeys(unittest.TestCase):
                 "events.0.code=0x2e"})
             self.assertIn("Parameter 'events.0.code' is given more than "
                           "once", rsp["return"])
+            self.assertNotIn("f0", object_ids(qmp))
+            rsp = qmp.cmd("human-monitor-command", **{
+                "command-line": "object_add kvm-pmu-filter,id=f0,action=deny,"
+                "events.0.format=raw,events.0.code=0xc4,"
+                "events.00.format=raw,events.00.code=0xc5"})
+            self.assertIn("are the same list element", rsp["return"])
             self.assertNotIn("f0", object_ids(qmp))
             run.stop()
             self.assertEqual(run.filters(), [])

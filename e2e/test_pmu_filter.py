@@ -421,7 +421,7 @@ class FailClosed(unittest.TestCase):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",
                "events": raw_events(301)}
         self.assert_refused(filter_args(obj),
-                            "301 events is more than the 300 allowed")
+                            "301 events given, at most 300 allowed")
 
     def test_raw_bits_kvm_would_drop(self):
         obj = {"qom-type": "kvm-pmu-filter", "id": "f0", "action": "deny",

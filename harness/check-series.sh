@@ -13,7 +13,8 @@
 SERIES=$BUILD/series-check
 APPLY=$BUILD/apply
 # The tests of the series, where the commit being checked has them
-TESTS="check-qjson test-keyval test-kvm-pmu-filter test-kvm-x86-pmu-encode
+TESTS="check-qjson test-keyval test-opts-visitor test-kvm-pmu-filter
+       test-kvm-x86-pmu-encode
        test-kvm-arm-pmu-encode qtest-x86_64/kvm-pmu-filter-test
        qtest-x86_64/qmp-cmd-test func-x86_64-kvm_pmu_filter"
 dsc=$("$TOP/harness/fetch.sh")
@@ -35,6 +36,19 @@ export_series() {
     [ ${#patches[@]} -gt 0 ] || die "no patches in ${SERIES#$TOP/}"
     info "${#patches[@]} patches in $(ls "$SERIES" | wc -l) sets:" \
          "$(ls "$SERIES" | tr '\n' ' ')"
+}
+
+# The mails come from the exporter alone: no trace of the harness's
+# commit identity, also not in a cover letter's shortlog
+check_identity() {
+    local p
+    info "authorship"
+    for p in "${patches[@]}" "$SERIES"/*/0000-cover-letter.patch; do
+        if grep -q -e "$HARNESS_NAME" -e "$HARNESS_EMAIL" "$p"; then
+            fail "${p#$SERIES/} names $HARNESS_NAME"
+        fi
+    done
+    [ "$failures" -ne 0 ] || echo "    every mail is from Series Check"
 }
 
 checkpatch() {
@@ -97,8 +111,8 @@ bisect_build() {
     trap back_to_tip EXIT
     for commit in $(git -C "$SRC" rev-list --reverse "$BASE_TAG"..series); do
         git -C "$SRC" checkout -q --detach "$commit"
-        what=$(git -C "$SRC" describe --contains --match 'series/*' HEAD |
-               sed 's|^series/||; s|~.*||'): $(git -C "$SRC" log -1 --format=%s)
+        what="$(git -C "$SRC" describe --contains --match 'series/*' HEAD |
+                sed 's|^series/||; s|~.*||'): $(git -C "$SRC" log -1 --format=%s)"
         build_step "$what"
         build_step_arm64 "$what"
     done
@@ -147,6 +161,7 @@ quilt_debian() {
 }
 
 export_series
+check_identity
 checkpatch
 bisect_build
 git_am_upstream

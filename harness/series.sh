@@ -19,15 +19,20 @@ identity="$name <$email>"
 
 # sign DIR: make the patches in DIR from and signed off by $identity
 sign() {
-    python3 - "$identity" "$HARNESS_NAME <$HARNESS_EMAIL>" "$1"/*.patch <<'PY'
+    python3 - "$identity" "$name" "$HARNESS_NAME" "$HARNESS_EMAIL" \
+        "$1"/*.patch <<'PY'
 import subprocess
 import sys
 
-identity, harness, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
-for path in paths:
+identity, name, harness_name, harness_email = sys.argv[1:5]
+harness = "%s <%s>" % (harness_name, harness_email)
+for path in sys.argv[5:]:
     text = open(path).read()
     head, sep, rest = text.partition("\n\n")
     head = head.replace("From: " + harness, "From: " + identity)
+    if path.endswith("0000-cover-letter.patch"):
+        # the shortlog names the commits' author
+        rest = rest.replace("\n%s (" % harness_name, "\n%s (" % name)
     open(path, "w").write(head + sep + rest)
     if not path.endswith("0000-cover-letter.patch"):
         subprocess.run(["git", "interpret-trailers", "--in-place",

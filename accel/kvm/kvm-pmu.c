@@ -180,7 +180,7 @@ static KVMPMUEvent *convert_events(KvmPmuFilterEventList *list,
     unsigned i = 0;
 
     if (n > KVM_PMU_FILTER_MAX_EVENTS) {
-        error_setg(errp, "events: %zu events is more than the %d allowed",
+        error_setg(errp, "events: %zu events given, at most %d allowed",
                    n, KVM_PMU_FILTER_MAX_EVENTS);
         return NULL;
     }

@@ -111,6 +111,9 @@ static bool kvm_arm_pmu_filter_set_ranges(ARMCPU *cpu, KVMPMUFilter *filter,
  * reports it before any vCPU runs.  A vCPU created later gets the
  * filter that KVM holds for the whole VM.
  */
+/* How many vCPUs have been given the filter before their PMU */
+static unsigned int filtered_vcpus;
+
 void kvm_arm_pmu_filter_set(ARMCPU *cpu)
 {
     KVMState *s = kvm_state;
@@ -123,7 +126,9 @@ void kvm_arm_pmu_filter_set(ARMCPU *cpu)
                                        &s->pmu_filter_error)) {
         error_prepend(&s->pmu_filter_error, "PMU event filter '%s': ",
                       kvm_pmu_filter_get_id(s->pmu_filter));
+        return;
     }
+    filtered_vcpus++;
 }
 
 /* Called when the machine is complete: the filter must be on every vCPU */
@@ -132,6 +137,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
 {
     ERRP_GUARD();
     CPUState *cs;
+    unsigned int vcpus = 0;
 
     if (phase_check(PHASE_MACHINE_READY)) {
         error_setg(errp, "cannot change the PMU event filter of this VM");
@@ -152,10 +158,19 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
                               "pmu=on.\n");
             return false;
         }
+        vcpus++;
     }
     if (s->pmu_filter_error) {
         error_propagate(errp, s->pmu_filter_error);
         s->pmu_filter_error = NULL;
+        return false;
+    }
+    if (filtered_vcpus != vcpus) {
+        error_setg(errp, "PMU event filter '%s' cannot be installed on this "
+                   "machine", kvm_pmu_filter_get_id(filter));
+        error_append_hint(errp, "The machine creates the PMUs of its vCPUs "
+                          "without giving QEMU a chance to set the "
+                          "filter.\n");
         return false;
     }
     return true;

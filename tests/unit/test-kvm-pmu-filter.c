@@ -264,7 +264,7 @@ static void test_max_events(void)
     g_assert_cmphex(ev[KVM_PMU_FILTER_MAX_EVENTS - 1].code, ==, 0xc4);
     filter_del("f0");
     assert_filter_error(too_many,
-                        "events: 301 events is more than the 300 allowed");
+                        "events: 301 events given, at most 300 allowed");
 }
 
 static void test_errors(void)

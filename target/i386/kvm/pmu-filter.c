@@ -272,10 +272,10 @@ static bool pmu_filter_pre_save(void *opaque, Error **errp)
     return true;
 }
 
-static int pmu_filter_pre_load(void *opaque)
+static bool pmu_filter_pre_load(void *opaque, Error **errp)
 {
     memset(opaque, 0, sizeof(PMUFilterDigest));
-    return 0;
+    return true;
 }
 
 static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
@@ -313,7 +313,7 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
     .early_setup = true,
     .needed = pmu_filter_needed,
     .pre_save_errp = pmu_filter_pre_save,
-    .pre_load = pmu_filter_pre_load,
+    .pre_load_errp = pmu_filter_pre_load,
     .post_load_errp = pmu_filter_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(digest, PMUFilterDigest, DIGEST_LEN),
