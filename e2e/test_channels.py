@@ -242,7 +242,8 @@ class Refused(unittest.TestCase):
             ["-accel", "kvm", "-global", "tcg-accel.pmu-filter=f0"] +
             objects(EXAMPLE_RAW),
             "qemu-system-x86_64: global tcg-accel.pmu-filter=f0 would be "
-            "ignored: the accelerator in use is KVM")
+            "ignored: there is no type 'tcg-accel'",
+            hints=["The accelerator in use is kvm-accel."])
 
     def test_global_for_a_misspelt_accelerator(self):
         self.assert_refused(

@@ -186,10 +186,14 @@ class RepeatedKeys(unittest.TestCase):
         for obj in ("kvm-pmu-filter,id=f0,action=deny,id=f1",
                     "kvm-pmu-filter,id,id=f0,action=deny",
                     "kvm-pmu-filter,noid,id=f0,action=deny"):
-            run = assert_refused(
-                self, ["-accel", "kvm,pmu-filter=f0", "-object", obj],
-                "Parameter 'id' is given more than once")
-            self.assertEqual(run.filters(), [])
+            # QEMU warns that the flag form of id is deprecated first
+            with Run(["-accel", "kvm,pmu-filter=f0", "-object", obj]) as run:
+                run.wait()
+                self.assertEqual(run.proc.returncode, 1, run.stderr)
+                self.assertIn("Parameter 'id' is given more than once",
+                              run.error_lines()[-1])
+                self.assertEqual(run.filters(), [])
+                self.assertFalse(run.ran_guest())
 
     def test_dotted_object_list_by_repetition(self):
         """-object writes a list by repeating its key: that still works,
@@ -210,8 +214,8 @@ class RepeatedKeys(unittest.TestCase):
         run = assert_refused(
             self, ["-accel", "kvm", "-object",
                    "kvm-pmu-filter,id=f0,action=deny,events=raw"],
-            "Parameter 'events' is a list of objects, which needs JSON "
-            "syntax")
+            "Parameter 'events' is a list of objects with more than one "
+            "member, which needs JSON syntax")
         self.assertEqual(run.filters(), [])
 
     def test_readconfig_group(self):
