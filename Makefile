@@ -9,7 +9,8 @@ NINJA_TARGETS := qemu-system-x86_64
 
 .PHONY: all build deps source configure run check clean distclean reset \
 	docs series check-series bench check-asan fuzz refresh backport \
-	check-backport check-arm64 check-backport-arm64
+	check-backport check-arm64 check-backport-arm64 \
+	check-libvirt libvirt-series libvirt-refresh
 
 all: build
 
@@ -57,6 +58,19 @@ series: source
 check-series: build
 	@$(H)/deps.sh arm64
 	@$(H)/check-series.sh
+
+# Our libvirt series on Debian's libvirt source, and its proof
+check-libvirt: build
+	@$(H)/deps.sh libvirt
+	@$(H)/check-libvirt.sh
+
+libvirt-series:
+	@$(H)/deps.sh libvirt
+	@$(H)/libvirt-source.sh
+	@$(H)/libvirt-series.sh
+
+libvirt-refresh:
+	@$(H)/libvirt-refresh.sh
 
 bench: build
 	@$(H)/deps.sh bench

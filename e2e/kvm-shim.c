@@ -12,6 +12,8 @@
  *   KVM_SHIM_HIDE_CAPS=a,b   KVM_CHECK_EXTENSION answers 0 for these
  *   KVM_SHIM_FILTER_ERRNO=n  KVM_SET_PMU_EVENT_FILTER fails with errno n
  *   KVM_SHIM_FILTER_FAIL_CALL=k  ... only its k-th call (from 1) fails
+ *   KVM_SHIM_TIMES=path      append the nanoseconds that each
+ *                              KVM_SET_PMU_EVENT_FILTER took in the kernel
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/kvm.h>
 
 /* Beyond KVM's own limit of 300, so that QEMU's own limit is tested */
@@ -38,7 +41,7 @@ static void log_line(const char *prefix, const void *buf, size_t len,
     const uint8_t *bytes = buf;
     FILE *f;
 
-    if (!path || !(f = fopen(path, "a"))) {
+    if (!path || !*path || !(f = fopen(path, "a"))) {
         return;
     }
     fputs(prefix, f);
@@ -61,6 +64,25 @@ static int cap_hidden(unsigned long cap)
         list = *end ? end + 1 : end;
     }
     return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void log_time(int64_t ns)
+{
+    const char *path = getenv("KVM_SHIM_TIMES");
+    FILE *f;
+
+    if (path && (f = fopen(path, "a"))) {
+        fprintf(f, "%lld\n", (long long)ns);
+        fclose(f);
+    }
 }
 
 /* Whether to fail this KVM_SET_PMU_EVENT_FILTER call */
@@ -97,16 +119,21 @@ int ioctl(int fd, unsigned long request, ...)
                                                      : MAX_LOGGED_EVENTS;
         size_t len = sizeof(*f) + n * sizeof(f->events[0]);
         char result[16];
-        int ret;
+        int64_t start;
+        int ret, err;
 
         if (fail_filter_call()) {
             log_line("filter", f, len, " injected");
             errno = atoi(getenv("KVM_SHIM_FILTER_ERRNO"));
             return -1;
         }
+        start = now_ns();
         ret = real_ioctl(fd, request, arg);
-        snprintf(result, sizeof(result), " %d", ret < 0 ? -errno : ret);
+        err = errno;
+        log_time(now_ns() - start);
+        snprintf(result, sizeof(result), " %d", ret < 0 ? -err : ret);
         log_line("filter", f, len, result);
+        errno = err;
         return ret;
     }
     if (request == KVM_RUN && !thread_ran) {

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A private libvirt for the tests: Debian's libvirtd and virtlogd, run
-as root in a mount namespace of their own, where /etc/libvirt,
+"""A private libvirt for the tests: Debian's libvirtd and virtlogd, or
+those of a libvirt build tree, run as root in a mount namespace of their
+own, where /etc/libvirt,
 /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt and /run are
 directories of the test.  The machine's libvirt configuration and state
 stay as they are, and only the daemons started here are stopped, by
@@ -34,10 +35,22 @@ namespaces = [ ]
 """
 
 
-def unusable():
+def build_tool(build, name):
+    """The command that runs @name of the libvirt build tree @build"""
+    sub = "tools" if name == "virsh" else "src"
+    return [os.path.join(build, "run"), os.path.join(build, sub, name)]
+
+
+def unusable(build=None):
     """Why a private libvirt cannot run here, or None."""
-    for tool in ("libvirtd", "virtlogd", "virsh", "unshare", "nsenter"):
-        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+    for tool in ("unshare", "nsenter"):
+        if not shutil.which(tool):
+            return "%s is not installed" % tool
+    for tool in DAEMONS + ("virsh",):
+        if build:
+            if not os.access(build_tool(build, tool)[1], os.X_OK):
+                return "%s is not built in %s" % (tool, build)
+        elif not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             return "%s is not installed" % tool
     if os.geteuid() != 0:
         return "a private libvirtd needs root"
@@ -47,7 +60,9 @@ def unusable():
 
 
 class Libvirt:
-    def __init__(self):
+    def __init__(self, build=None):
+        """Debian's daemons, or with @build those of that build tree"""
+        self.build = build
         self.dir = tempfile.mkdtemp(prefix="kpf-libvirt-")
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private",
@@ -68,8 +83,11 @@ class Libvirt:
             ["nsenter", "-t", str(self.holder.pid), "-m", "--"] + list(cmd),
             capture_output=True, text=True, check=check, timeout=120)
 
+    def tool(self, name):
+        return build_tool(self.build, name) if self.build else [name]
+
     def virsh(self, *args):
-        return self.run("virsh", "-c", "qemu:///system", *args)
+        return self.run(*self.tool("virsh"), "-c", "qemu:///system", *args)
 
     def path(self, name):
         """Where the namespace's /var/log/libvirt/... lives outside it."""
@@ -103,7 +121,8 @@ class Libvirt:
 
     def _start(self, daemon):
         pidfile = os.path.join(self.dir, daemon + ".pid")
-        self.run(daemon, "--daemon", "--pid-file", pidfile, check=True)
+        self.run(*self.tool(daemon), "--daemon", "--pid-file", pidfile,
+                 check=True)
         deadline = time.time() + 30
         while not os.path.exists(pidfile) or not open(pidfile).read():
             if time.time() > deadline:

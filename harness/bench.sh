@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# make bench: start-up cost of a filter, instructions per event, build
-# times.  Prints a table and writes it into README.md.
+# make bench: start-up cost of a filter, instructions per event, before
+# and after the QDict patch (set 0-qdict), switch latency with the
+# kernel's share, build times.  Prints a table and writes it into
+# README.md.
 
 . "$(dirname "$0")/common.sh"
 
@@ -43,24 +45,58 @@ instructions() {
     done
 }
 
+# The series without the QDict patch, built in build/bench-before, for
+# the figures before it
+BEFORE_SRC=$BUILD/bench-before/qemu
+BEFORE_OBJ=$BUILD/bench-before/obj
+before_build() {
+    local n commit
+    n=$(grep '^commit ' "$TOP/patches/series" |
+        grep -n '^commit qdict-bucket-index$' | cut -d: -f1)
+    commit=$(git -C "$SRC" rev-list --reverse "$BASE_TAG"..series | sed -n "${n}p")
+    [ -n "$commit" ] || die "no QDict patch in build/qemu"
+    info "the series without the QDict patch, in build/bench-before"
+    rm -rf "$BEFORE_SRC"
+    git -C "$SRC" worktree prune
+    git -C "$SRC" worktree add -q --detach "$BEFORE_SRC" series
+    git -C "$BEFORE_SRC" -c user.name=bench -c user.email=bench@invalid \
+        revert -q --no-edit "$commit"
+    KPF_SRC=$BEFORE_SRC KPF_OBJ=$BEFORE_OBJ "$TOP/harness/configure.sh" > /dev/null
+    ninja_build "$BEFORE_OBJ" "$BEFORE_OBJ/build.log" qemu-system-x86_64 ||
+        die "the build without the QDict patch failed"
+}
+
 # QEMU's start-up under callgrind, -accel qtest so no KVM is needed
 startup_instructions() {
-    local obj none raw quit='{"execute":"qmp_capabilities"}{"execute":"quit"}'
-    local qemu=("$BUILD/qemu-system-x86_64" -M none -accel qtest
-                -display none -nodefaults -S -qmp stdio)
+    local obj none raw label qemu quit='{"execute":"qmp_capabilities"}{"execute":"quit"}'
+    local args=(-M none -accel qtest -display none -nodefaults -S -qmp stdio)
     info "start-up instructions with and without a $EVENTS-event -object (callgrind)"
     obj=$(python3 -c "import sys; sys.path.insert(0, '$TOP/bench')
 import startup; print(startup.filter_object('raw', $EVENTS))")
-    none=$(echo "$quit" | callgrind qemu.none "${qemu[@]}")
-    raw=$(echo "$quit" | callgrind qemu.raw "${qemu[@]}" -object "$obj")
-    echo "{\"kind\": \"startup-insn\", \"none\": $none, \"raw\": $raw," \
-         "\"per_event\": $(( (raw - none) / EVENTS ))}" >> "$results"
+    for label in before after; do
+        qemu=$BUILD/obj/qemu-system-x86_64
+        [ $label = after ] || qemu=$BEFORE_OBJ/qemu-system-x86_64
+        none=$(echo "$quit" | callgrind qemu.$label.none "$qemu" "${args[@]}")
+        raw=$(echo "$quit" | callgrind qemu.$label.raw "$qemu" "${args[@]}" \
+              -object "$obj")
+        echo "{\"kind\": \"startup-insn\", \"qdict\": \"$label\"," \
+             "\"none\": $none, \"raw\": $raw," \
+             "\"per_event\": $(( (raw - none) / EVENTS ))}" >> "$results"
+    done
+}
+
+qmp_schema() {
+    info "QMP replies before and after the QDict patch, query-qmp-schema round trips"
+    python3 "$TOP/bench/qmp_schema.py" "$BEFORE_OBJ/qemu-system-x86_64" \
+        "$BUILD/obj/qemu-system-x86_64" 200 >> "$results" ||
+        die "the QMP comparison failed"
 }
 
 switch_latency() {
     info "set-kvm-pmu-filter against query-status on a running 2-vCPU guest"
-    KVM_SHIM= python3 "$TOP/bench/switch.py" 1000 >> "$results" ||
-        die "switch measurement failed"
+    build_kvm_shim "$OUT/kvm-shim.so"
+    KVM_SHIM=$OUT/kvm-shim.so python3 "$TOP/bench/switch.py" 1000 \
+        >> "$results" || die "switch measurement failed"
 }
 
 startup() {
@@ -90,8 +126,10 @@ build_times() {
     rm -rf "$obj"
 }
 
+before_build
 instructions
 startup_instructions
+qmp_schema
 startup
 switch_latency
 build_times

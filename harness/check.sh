@@ -10,11 +10,6 @@ set +e
 QTESTS="kvm-pmu-filter-test qom-test qmp-cmd-test device-introspect-test test-hmp"
 passed=0 failed=0 skipped=0
 
-count() {
-    passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
-    printf '%-28s %d passed, %d failed, %d skipped\n' "$4:" "$1" "$2" "$3"
-}
-
 # meson test, then add its summary to the totals
 meson_suite() {
     local name=$1 log="$OBJ/check-$1.log" ok fail skip
@@ -50,8 +45,7 @@ fi
 mkdir -p "$BUILD/e2e"
 export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
 if "$TOP/harness/kernel-filter.sh" &&
-   gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
-       -o "$BUILD/e2e/kvm-shim.so" "$TOP/e2e/kvm-shim.c" -ldl; then
+   build_kvm_shim "$BUILD/e2e/kvm-shim.so"; then
     # shellcheck disable=SC2086
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \
         > "$BUILD/e2e/e2e.log" 2>&1
@@ -62,7 +56,4 @@ else
     count 0 1 0 "end-to-end shim and kernel filter build"
 fi
 
-line="$passed passed, $failed failed"
-[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
-echo "$line"
-[ "$failed" -eq 0 ]
+print_totals

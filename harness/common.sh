@@ -103,3 +103,62 @@ ninja_progress() {
             $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60))
     done
 }
+
+# build_kvm_shim DEST: build the LD_PRELOAD shim of the end-to-end tests
+build_kvm_shim() {
+    mkdir -p "$(dirname "$1")"
+    gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
+        -o "$1" "$TOP/e2e/kvm-shim.c" -ldl
+}
+
+# exporter_identity: set name, email and identity from the git identity
+# of whoever exports a series, or stop saying how to set one
+exporter_identity() {
+    name=$(git -C "$TOP" config user.name || true)
+    email=$(git -C "$TOP" config user.email || true)
+    [ -n "$name" ] && [ -n "$email" ] ||
+        die "exporting a series signs it off as you: set your git identity" \
+            "first (git config --global user.name 'Your Name';" \
+            "git config --global user.email you@example.org)"
+    identity="$name <$email>"
+}
+
+# sign_mails DIR: make the patches in DIR from and signed off by $identity
+sign_mails() {
+    python3 - "$identity" "$name" "$HARNESS_NAME" "$HARNESS_EMAIL" \
+        "$1"/*.patch <<'PY'
+import subprocess
+import sys
+
+identity, name, harness_name, harness_email = sys.argv[1:5]
+harness = "%s <%s>" % (harness_name, harness_email)
+for path in sys.argv[5:]:
+    text = open(path).read()
+    head, sep, rest = text.partition("\n\n")
+    head = head.replace("From: " + harness, "From: " + identity)
+    if path.endswith("0000-cover-letter.patch"):
+        # the shortlog names the commits' author
+        rest = rest.replace("\n%s (" % harness_name, "\n%s (" % name)
+    open(path, "w").write(head + sep + rest)
+    if not path.endswith("0000-cover-letter.patch"):
+        subprocess.run(["git", "interpret-trailers", "--in-place",
+                        "--if-exists", "addIfDifferent", "--trailer",
+                        "Signed-off-by: " + identity, path], check=True)
+PY
+}
+
+# count PASSED FAILED SKIPPED WHAT: add a suite's results to the totals
+# in passed, failed and skipped, and print them
+count() {
+    passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
+    printf '%-28s %d passed, %d failed, %d skipped\n' "$4:" "$1" "$2" "$3"
+}
+
+# print_totals: the line that ends a check, "N passed, N failed[, N
+# skipped]"; fails when a test failed
+print_totals() {
+    local line="$passed passed, $failed failed"
+    [ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
+    echo "$line"
+    [ "$failed" -eq 0 ]
+}

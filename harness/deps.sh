@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, from Debian's archive only, whatever the build and tests lack.
-# Arguments name optional groups: docs, bench, fuzz.
+# Arguments name optional groups: docs, bench, fuzz, arm64, libvirt.
 
 . "$(dirname "$0")/common.sh"
 
@@ -18,6 +18,14 @@ for group in "$@"; do
     bench) PKGS="$PKGS valgrind"
            BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
     fuzz)  PKGS="$PKGS clang libclang-rt-dev" ;;
+    # What libvirt-build.sh's configuration of libvirt needs
+    libvirt) PKGS="$PKGS curl libxml2-dev libxml2-utils xsltproc
+                   libgnutls28-dev libjson-c-dev libtirpc-dev libnl-3-dev
+                   libnl-route-3-dev libreadline-dev libcap-ng-dev
+                   libudev-dev libpciaccess-dev libacl1-dev libattr1-dev
+                   python3-docutils rpcsvc-proto bash-completion"
+             # a QEMU without filters, which libvirt must refuse
+             BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
     # Cross build for arm64 hosts; libfdt-dev is not multi-arch, so
     # check-arm64.sh unpacks the arm64 one into its own sysroot.
     arm64) PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross

@@ -9,37 +9,7 @@
 . "$(dirname "$0")/common.sh"
 
 OUT=${SERIES_OUT:-$BUILD/series}
-name=$(git -C "$TOP" config user.name || true)
-email=$(git -C "$TOP" config user.email || true)
-[ -n "$name" ] && [ -n "$email" ] ||
-    die "make series signs off as you: set your git identity first" \
-        "(git config --global user.name 'Your Name';" \
-        "git config --global user.email you@example.org)"
-identity="$name <$email>"
-
-# sign DIR: make the patches in DIR from and signed off by $identity
-sign() {
-    python3 - "$identity" "$name" "$HARNESS_NAME" "$HARNESS_EMAIL" \
-        "$1"/*.patch <<'PY'
-import subprocess
-import sys
-
-identity, name, harness_name, harness_email = sys.argv[1:5]
-harness = "%s <%s>" % (harness_name, harness_email)
-for path in sys.argv[5:]:
-    text = open(path).read()
-    head, sep, rest = text.partition("\n\n")
-    head = head.replace("From: " + harness, "From: " + identity)
-    if path.endswith("0000-cover-letter.patch"):
-        # the shortlog names the commits' author
-        rest = rest.replace("\n%s (" % harness_name, "\n%s (" % name)
-    open(path, "w").write(head + sep + rest)
-    if not path.endswith("0000-cover-letter.patch"):
-        subprocess.run(["git", "interpret-trailers", "--in-place",
-                        "--if-exists", "addIfDifferent", "--trailer",
-                        "Signed-off-by: " + identity, path], check=True)
-PY
-}
+exporter_identity
 
 # cover DIR NAME: fill in the cover letter of set NAME
 cover() {
@@ -74,7 +44,7 @@ while read -r word set prefix; do
     git -C "$SRC" -c user.name="$name" -c user.email="$email" \
         format-patch -q "${letter[@]}" --subject-prefix="$prefix" \
         -o "$dir" "$from..series/$set"
-    sign "$dir"
+    sign_mails "$dir"
     [ ${#letter[@]} -eq 0 ] || cover "$dir" "$set"
     from=series/$set
 done < "$TOP/patches/series"

@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Our libvirt series (libvirt/), built from Debian's source by make
+check-libvirt, generates the filter itself from the domain XML's
+<pmu><filter>: the patched daemon starts our QEMU with exactly that
+filter before the guest runs, `virsh domxml-to-native` prints the
+arguments, and a filter libvirt cannot honour is refused by libvirt with
+its own error while no QEMU starts.  The daemons are the build tree's,
+in the test's own namespace (libvirt_env.py)."""
+
+import json
+import os
+import shlex
+import stat
+import tempfile
+import unittest
+
+import kernel_filter
+import libvirt_env
+from qemu_run import QEMU, SELECT_PROBE, SHIM, TOP, kvm_select_bits, \
+    kvm_unusable
+from test_pmu_filter import GUEST, expected_bytes
+
+LV_OBJ = os.environ.get("KPF_LIBVIRT_OBJ",
+                        os.path.join(TOP, "build/libvirt-obj"))
+STOCK_QEMU = "/usr/bin/qemu-system-x86_64"
+
+FILTER_XML = """\
+    <pmu state='on'>
+      <filter action='allow'>
+        <fixed-counters bitmap='0x7'/>
+        <event type='raw' code='0xc4'/>
+        <event type='x86-default' select='0xc0' umask='0x00'/>
+      </filter>
+    </pmu>"""
+# The same filter as QEMU's object: what libvirt must generate
+FILTER = {"qom-type": "kvm-pmu-filter", "id": "pmufilter0",
+          "action": "allow",
+          "events": [{"format": "raw", "code": "0xc4"},
+                     {"format": "x86-default", "select": "0xc0",
+                      "umask": "0x0"}],
+          "x86-fixed-counter": {"bitmap": "0x7"}}
+
+DOMAIN = """\
+<domain type='kvm'>
+  <name>{name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{guest}</kernel>
+  </os>
+  <features>
+{pmu}
+  </features>
+  <cpu mode='host-passthrough'/>
+  <devices>
+    <emulator>{emulator}</emulator>
+    <controller type='usb' model='none'/>
+    <audio id='1' type='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
+def unusable():
+    return kvm_unusable() or libvirt_env.unusable(LV_OBJ)
+
+
+@unittest.skipIf(unusable(), unusable())
+class NativeLibvirt(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory(prefix="kpf-native-")
+        cls.shim_log = os.path.join(cls.dir.name, "shim.log")
+        cls.emulator = cls.wrapper("qemu", os.path.realpath(QEMU))
+        cls.stock = cls.wrapper("stock-qemu", STOCK_QEMU)
+        cls.libvirt = libvirt_env.Libvirt(LV_OBJ)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.libvirt.stop()
+        cls.dir.cleanup()
+
+    @classmethod
+    def wrapper(cls, name, qemu):
+        """An emulator that runs @qemu under the KVM shim"""
+        path = os.path.join(cls.dir.name, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nLD_PRELOAD=%s KVM_SHIM_LOG=%s exec %s \"$@\"\n"
+                    % (shlex.quote(os.path.realpath(SHIM)),
+                       shlex.quote(cls.shim_log), shlex.quote(qemu)))
+        os.chmod(path, stat.S_IRWXU)
+        return path
+
+    def setUp(self):
+        if os.path.exists(self.shim_log):
+            os.unlink(self.shim_log)
+
+    def xml_file(self, name, pmu=FILTER_XML, emulator=None):
+        path = os.path.join(self.dir.name, name + ".xml")
+        with open(path, "w") as f:
+            f.write(DOMAIN.format(name=name, guest=GUEST, pmu=pmu,
+                                  emulator=emulator or self.emulator))
+        return path
+
+    def define(self, name, **kwargs):
+        rsp = self.libvirt.virsh("define", self.xml_file(name, **kwargs))
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.addCleanup(self.libvirt.virsh, "undefine", name)
+
+    def records(self):
+        """The shim's records but QEMU's select-width probe; every
+        filter is judged by the kernel's own code."""
+        if not os.path.exists(self.shim_log):
+            return []
+        with open(self.shim_log) as f:
+            lines = [line.split() for line in f]
+        for words in lines:
+            if words[0] == "filter" and words[2] != "injected":
+                kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
+                                    "intel" if kvm_select_bits() == 8
+                                    else "amd")
+        return [tuple(words[:2]) for words in lines
+                if words[:2] != ["filter", SELECT_PROBE.hex()]]
+
+    def test_start_installs_the_filter(self):
+        self.define("native")
+        rsp = self.libvirt.virsh("start", "native")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        rsp = self.libvirt.virsh("qemu-monitor-command", "native",
+                                 '{"execute": "query-kvm"}')
+        self.assertEqual(json.loads(rsp.stdout)["return"]["pmu-filter"],
+                         "pmufilter0", rsp.stderr)
+        live = self.libvirt.virsh("dumpxml", "native").stdout
+        self.libvirt.virsh("destroy", "native")
+        records = self.records()
+        self.assertEqual(records[0], ("filter", expected_bytes(FILTER).hex()))
+        self.assertIn(("run",), [r[:1] for r in records[1:]])
+        self.assertIn("<event type='x86-default' select='0xc0' "
+                      "umask='0x0'/>", live)
+        print("\ncaptured filter: " + records[0][1])
+
+    def test_domxml_to_native(self):
+        rsp = self.libvirt.virsh("domxml-to-native", "qemu-argv",
+                                 self.xml_file("argv"))
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        args = shlex.split(rsp.stdout)
+        objects = [json.loads(args[i + 1]) for i, a in enumerate(args)
+                   if a == "-object" and "kvm-pmu-filter" in args[i + 1]]
+        self.assertEqual(objects, [FILTER])
+        accel = [args[i + 1] for i, a in enumerate(args) if a == "-accel"]
+        self.assertEqual(accel, ["kvm,pmu-filter=pmufilter0"])
+        self.assertNotIn("-global", args)
+        print("\nlibvirt's arguments: -object %s -accel %s"
+              % (shlex.quote(json.dumps(objects[0], separators=(",", ":"))),
+                 accel[0]))
+
+    def refused(self, name, message, **kwargs):
+        """libvirt refuses the domain, when it is defined or at the
+        latest when it is started, with its own error; no QEMU runs"""
+        rsp = self.libvirt.virsh("define", self.xml_file(name, **kwargs))
+        if rsp.returncode == 0:
+            self.addCleanup(self.libvirt.virsh, "undefine", name)
+            rsp = self.libvirt.virsh("start", name)
+            self.assertIn("shut off",
+                          self.libvirt.virsh("domstate", name).stdout)
+        self.assertNotEqual(rsp.returncode, 0)
+        self.assertIn(message, rsp.stderr)
+        self.assertNotIn("qemu-system-x86_64:", rsp.stderr)
+        self.assertEqual(self.records(), [])
+
+    def test_mixed_formats_refused_by_libvirt(self):
+        pmu = FILTER_XML.replace(
+            "<event type='raw' code='0xc4'/>",
+            "<event type='x86-masked-entry' select='0x2e' mask='0xff' "
+            "match='0x41'/>")
+        self.refused("mixed", "PMU events of type 'x86-masked-entry' "
+                           "cannot be mixed with events of other types",
+                           pmu=pmu)
+
+    def test_out_of_range_refused_by_libvirt(self):
+        pmu = FILTER_XML.replace("select='0xc0'", "select='0x1000'")
+        self.refused("range", "Invalid value for attribute 'select' in "
+                     "element 'event': '0x1000'", pmu=pmu)
+
+    def test_pmu_off_refused_by_libvirt(self):
+        pmu = FILTER_XML.replace("state='on'", "state='off'")
+        self.refused("pmu-off", "a PMU event filter needs the PMU", pmu=pmu)
+
+    def test_qemu_without_filters_refused(self):
+        if not os.access(STOCK_QEMU, os.X_OK):
+            self.skipTest("Debian's qemu-system-x86 is not installed")
+        self.refused("stock", "PMU event filters are not supported "
+                           "with this QEMU binary", emulator=self.stock)
+
+
+if __name__ == "__main__":
+    unittest.main()
