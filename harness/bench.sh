@@ -60,7 +60,7 @@ before_build() {
     git -C "$SRC" worktree prune
     git -C "$SRC" worktree add -q --detach "$BEFORE_SRC" series
     git -C "$BEFORE_SRC" -c user.name=bench -c user.email=bench@invalid \
-        revert -q --no-edit "$commit"
+        revert --no-edit "$commit" > /dev/null
     KPF_SRC=$BEFORE_SRC KPF_OBJ=$BEFORE_OBJ "$TOP/harness/configure.sh" > /dev/null
     ninja_build "$BEFORE_OBJ" "$BEFORE_OBJ/build.log" qemu-system-x86_64 ||
         die "the build without the QDict patch failed"

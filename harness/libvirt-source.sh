@@ -66,7 +66,9 @@ extract_base() {
     rm -rf "$tmp/.pc" "$tmp/debian" "$tmp.quilt.log" "$LV_SRC"
     mv "$tmp" "$LV_SRC"
     git_lv init -q -b series
-    git_lv add -A -f .
+    # as in libvirt's own git: keycodemapdb is a submodule there
+    echo /subprojects/keycodemapdb/ >> "$LV_SRC/.git/info/exclude"
+    git_lv add -A .
     git_lv commit -q -m "libvirt $LIBVIRT_VERSION (Debian's patches applied)"
     git_lv tag base
 }
