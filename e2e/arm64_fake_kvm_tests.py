@@ -56,6 +56,10 @@ class ArmRun(Run):
     def shim_env(self):
         return {"FAKE_KVM_LOG": self.log}
 
+    def connect(self, timeout=90):
+        """qemu-user makes QEMU's start-up slow, more so on a busy host"""
+        return super().connect(timeout)
+
     def records(self):
         """The fake's lines, as (kind, vCPU, rest of the line)"""
         out = []
