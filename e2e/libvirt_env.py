@@ -7,6 +7,7 @@ directories of the test.  The machine's libvirt configuration and state
 stay as they are, and only the daemons started here are stopped, by
 PID."""
 
+import json
 import os
 import shutil
 import signal
@@ -88,6 +89,15 @@ class Libvirt:
 
     def virsh(self, *args):
         return self.run(*self.tool("virsh"), "-c", "qemu:///system", *args)
+
+    def installed_filter(self, domain):
+        """The ID of the filter that query-kvm says @domain's QEMU has
+        installed, or None"""
+        rsp = self.virsh("qemu-monitor-command", domain,
+                         '{"execute": "query-kvm"}')
+        if rsp.returncode != 0:
+            raise AssertionError(rsp.stderr)
+        return json.loads(rsp.stdout)["return"].get("pmu-filter")
 
     def path(self, name):
         """Where the namespace's /var/log/libvirt/... lives outside it."""

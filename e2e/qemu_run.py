@@ -114,6 +114,28 @@ def kvm_select_bits():
         os.close(kvm)
 
 
+def kvm_vendor_model():
+    """The vendor module whose filter code decides on this host, as the
+    select width KVM compares tells"""
+    return "intel" if kvm_select_bits() == 8 else "amd"
+
+
+def judged_shim_records(path):
+    """The records of the shim's log @path, (kind, hex bytes), without
+    QEMU's select-width probe; every filter the kernel got is judged by
+    the kernel's own code."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        lines = [line.split() for line in f]
+    for words in lines:
+        if words[0] == "filter" and words[2] != "injected":
+            kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
+                                kvm_vendor_model())
+    return [tuple(words[:2]) for words in lines
+            if words[:2] != ["filter", SELECT_PROBE.hex()]]
+
+
 def host_gives_pmu():
     """Whether this host's KVM gives guests a PMU (enable_pmu)."""
     try:
@@ -257,9 +279,8 @@ class Run:
                                  "code: " + why)
         if why:
             return
-        vendor = "intel" if kvm_select_bits() == 8 else "amd"
         for payload, ret in sorted(results, key=repr):
-            kernel_filter.check(payload, ret, vendor)
+            kernel_filter.check(payload, ret, kvm_vendor_model())
 
     def filters(self):
         """The filters QEMU installed, without its select-width probe."""

@@ -32,36 +32,36 @@ def masked(action, *entries):
 class NegativeControls(unittest.TestCase):
     """Payloads that differ from their object in one bit are caught."""
 
+    def assert_caught(self, bad, obj, vendor, message):
+        """The judge must catch @bad, a payload that does not mean @obj"""
+        with self.assertRaises(Mismatch) as caught:
+            judge(bad, obj, vendor)
+        print("\ncaught:", caught.exception)
+        self.assertIn(message, str(caught.exception))
+
     def test_flipped_action(self):
         good = expected_bytes(EXAMPLE_RAW)
         judge(good, EXAMPLE_RAW, "intel")
         bad = struct.pack("<I", 1) + good[4:]
-        with self.assertRaises(Mismatch) as caught:
-            judge(bad, EXAMPLE_RAW, "intel")
-        print("\ncaught:", caught.exception)
-        self.assertIn("event select 0xc3 umask 0x00: the kernel says "
-                      "counts, the documentation blocked",
-                      str(caught.exception))
+        self.assert_caught(bad, EXAMPLE_RAW, "intel",
+                           "event select 0xc3 umask 0x00: the kernel says "
+                           "counts, the documentation blocked")
 
     def test_lost_exclude_bit(self):
         good = expected_bytes(LLC_BUT_ONE)
         judge(good, LLC_BUT_ONE, "amd")
         entry = struct.unpack("<Q", good[40:48])[0] & ~(1 << 55)
         bad = good[:40] + struct.pack("<Q", entry)
-        with self.assertRaises(Mismatch) as caught:
-            judge(bad, LLC_BUT_ONE, "amd")
-        print("\ncaught:", caught.exception)
-        self.assertIn("event select 0x2e umask 0x41: the kernel says "
-                      "blocked, the documentation counts",
-                      str(caught.exception))
+        self.assert_caught(bad, LLC_BUT_ONE, "amd",
+                           "event select 0x2e umask 0x41: the kernel says "
+                           "blocked, the documentation counts")
 
     def test_fixed_counter_bit(self):
         obj = dict(EXAMPLE_RAW, **{"x86-fixed-counter": {"bitmap": "0x1"}})
         good = expected_bytes(obj)
         judge(good, obj, "intel")
-        with self.assertRaises(Mismatch) as caught:
-            judge(good[:8] + struct.pack("<I", 3) + good[12:], obj, "intel")
-        self.assertIn("fixed counter 1", str(caught.exception))
+        self.assert_caught(good[:8] + struct.pack("<I", 3) + good[12:], obj,
+                           "intel", "fixed counter 1")
 
 
 @unittest.skipIf(kernel_filter.unavailable(), kernel_filter.unavailable())

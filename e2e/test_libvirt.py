@@ -4,7 +4,6 @@ documentation starts a guest with exactly its filter, and the forms
 that cannot work make `virsh start` fail with QEMU's one error line.
 The libvirtd and virtlogd are the test's own (libvirt_env.py)."""
 
-import json
 import os
 import re
 import tempfile
@@ -12,9 +11,8 @@ import textwrap
 import unittest
 
 import libvirt_env
-import kernel_filter
-from qemu_run import (QEMU, SANITIZER_REPORT, SELECT_PROBE, SHIM, TOP,
-                      kvm_select_bits, kvm_unusable)
+from qemu_run import (QEMU, SANITIZER_REPORT, SHIM, TOP,
+                      judged_shim_records, kvm_unusable)
 from test_pmu_filter import expected_bytes
 
 DOC = os.path.join(TOP, "docs/system/kvm-pmu-filter.rst")
@@ -77,19 +75,7 @@ class Libvirt(unittest.TestCase):
         return shim_log
 
     def records(self, shim_log):
-        """The shim's records, (kind, hex bytes), without QEMU's
-        select-width probe; every filter is judged by the kernel's code."""
-        if not os.path.exists(shim_log):
-            return []
-        with open(shim_log) as f:
-            lines = [line.split() for line in f]
-        for words in lines:
-            if words[0] == "filter" and words[2] != "injected":
-                kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
-                                    "intel" if kvm_select_bits() == 8
-                                    else "amd")
-        return [tuple(words[:2]) for words in lines
-                if words[:2] != ["filter", SELECT_PROBE.hex()]]
+        return judged_shim_records(shim_log)
 
     def domain_log(self, name):
         with open(self.libvirt.path("/var/log/libvirt/qemu/%s.log" % name),
@@ -115,10 +101,7 @@ class Libvirt(unittest.TestCase):
         shim_log = self.domain("pmu-filter", xml)
         rsp = self.libvirt.virsh("start", "pmu-filter")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
-        rsp = self.libvirt.virsh("qemu-monitor-command", "pmu-filter",
-                                 '{"execute": "query-kvm"}')
-        self.assertEqual(json.loads(rsp.stdout)["return"]["pmu-filter"],
-                         "f0", rsp.stderr)
+        self.assertEqual(self.libvirt.installed_filter("pmu-filter"), "f0")
         self.libvirt.virsh("destroy", "--graceful", "pmu-filter")
         records = self.records(shim_log)
         self.assertEqual(records[0],
@@ -167,9 +150,7 @@ class Libvirt(unittest.TestCase):
         shim_log = self.domain("object-alone", xml)
         rsp = self.libvirt.virsh("start", "object-alone")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
-        rsp = self.libvirt.virsh("qemu-monitor-command", "object-alone",
-                                 '{"execute": "query-kvm"}')
-        self.assertNotIn("pmu-filter", json.loads(rsp.stdout)["return"])
+        self.assertIsNone(self.libvirt.installed_filter("object-alone"))
         self.libvirt.virsh("destroy", "--graceful", "object-alone")
         self.assertEqual([r for r in self.records(shim_log)
                           if r[0] == "filter"], [])

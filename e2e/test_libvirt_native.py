@@ -14,10 +14,8 @@ import stat
 import tempfile
 import unittest
 
-import kernel_filter
 import libvirt_env
-from qemu_run import QEMU, SELECT_PROBE, SHIM, TOP, kvm_select_bits, \
-    kvm_unusable
+from qemu_run import QEMU, SHIM, TOP, judged_shim_records, kvm_unusable
 from test_pmu_filter import GUEST, expected_bytes
 
 LV_OBJ = os.environ.get("KPF_LIBVIRT_OBJ",
@@ -110,28 +108,14 @@ class NativeLibvirt(unittest.TestCase):
         self.addCleanup(self.libvirt.virsh, "undefine", name)
 
     def records(self):
-        """The shim's records but QEMU's select-width probe; every
-        filter is judged by the kernel's own code."""
-        if not os.path.exists(self.shim_log):
-            return []
-        with open(self.shim_log) as f:
-            lines = [line.split() for line in f]
-        for words in lines:
-            if words[0] == "filter" and words[2] != "injected":
-                kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
-                                    "intel" if kvm_select_bits() == 8
-                                    else "amd")
-        return [tuple(words[:2]) for words in lines
-                if words[:2] != ["filter", SELECT_PROBE.hex()]]
+        return judged_shim_records(self.shim_log)
 
     def test_start_installs_the_filter(self):
         self.define("native")
         rsp = self.libvirt.virsh("start", "native")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
-        rsp = self.libvirt.virsh("qemu-monitor-command", "native",
-                                 '{"execute": "query-kvm"}')
-        self.assertEqual(json.loads(rsp.stdout)["return"]["pmu-filter"],
-                         "pmufilter0", rsp.stderr)
+        self.assertEqual(self.libvirt.installed_filter("native"),
+                         "pmufilter0")
         live = self.libvirt.virsh("dumpxml", "native").stdout
         self.libvirt.virsh("destroy", "native")
         records = self.records()

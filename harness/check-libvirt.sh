@@ -46,12 +46,10 @@ suites() {
     info "libvirt's suites on the series: $(echo $SUITES)"
     "$TOP/harness/libvirt-build.sh" > /dev/null || { count 0 1 0 "build"; return; }
     libvirt_suites "$log"
-    ok=$(awk '/^Ok:/ {print $2}' "$log")
-    fail=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {n += $NF} END {print n + 0}' "$log")
-    skip=$(awk '/^Skipped:/ {print $2}' "$log")
+    read -r ok fail skip < <(meson_totals "$log")
     grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT)' "$log"
-    [ -n "$ok" ] || { tail -20 "$log"; ok=0 fail=$((fail + 1)); }
-    count "$ok" "$fail" "${skip:-0}" "libvirt suites"
+    [ "$ok" != none ] || { tail -20 "$log"; ok=0 fail=$((fail + 1)); }
+    count "$ok" "$fail" "$skip" "libvirt suites"
 }
 
 # libvirt's syntax-check, on the files the series touches

@@ -16,10 +16,8 @@ meson_suite() {
     shift
     (cd "$OBJ" && pyvenv/bin/meson test --no-rebuild --print-errorlogs \
         "$@") > "$log" 2>&1
-    ok=$(awk '/^Ok:/ {print $2}' "$log")
-    fail=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {n += $NF} END {print n + 0}' "$log")
-    skip=$(awk '/^(Skipped|Expected Fail):/ {n += $NF} END {print n + 0}' "$log")
-    if [ -z "$ok" ]; then
+    read -r ok fail skip < <(meson_totals "$log")
+    if [ "$ok" = none ]; then
         tail -20 "$log"
         ok=0 fail=$((fail + 1))
     fi

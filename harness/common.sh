@@ -70,6 +70,15 @@ configure_qemu() {
     echo "$SRC $*" > "$stamp"
 }
 
+# meson_totals LOG: the "passed failed skipped" of meson test's summary
+# in LOG, passed "none" where there is no summary
+meson_totals() {
+    awk '/^Ok:/ { ok = $2 }
+         /^(Fail|Unexpected Pass|Timeout):/ { fail += $NF }
+         /^(Skipped|Expected Fail):/ { skip += $NF }
+         END { print (ok == "" ? "none" : ok), fail + 0, skip + 0 }' "$1"
+}
+
 # e2e_totals LOG: the "passed failed skipped" of an e2e/run_tests.py
 # log, "0 1 0" if it has none; its failures and skips go to stderr
 e2e_totals() {
