@@ -66,7 +66,7 @@ def table(results):
     qemu = {r["qdict"]: r for r in results if r["kind"] == "startup-insn"}
     lines += ["",
               "| QEMU start-up instructions (callgrind, `-M none -accel qtest`) "
-              "| before the QDict patch | with it |",
+              "| before set `0-qobject` | with it |",
               "|---|---|---|"]
     for key, label in (("none", "no filter"),
                        ("raw", "`-object` with 300 raw events"),
@@ -76,7 +76,7 @@ def table(results):
     schema = next(r for r in results if r["kind"] == "qmp-schema")
     lines += ["",
               f"| `query-qmp-schema` round trip ({schema['bytes']:,} bytes, "
-              f"median of {schema['runs']}) | before the QDict patch "
+              f"median of {schema['runs']}) | before set `0-qobject` "
               "| with it |",
               "|---|---|---|",
               f"| time | {schema['before_ms']:.2f} ms "

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: start-up cost of a filter, instructions per event, before
-# and after the QDict patch (set 0-qdict), switch latency with the
+# and after the QObject patches (set 0-qobject), switch latency with the
 # kernel's share, build times.  Prints a table and writes it into
 # README.md.
 
@@ -45,25 +45,29 @@ instructions() {
     done
 }
 
-# The series without the QDict patch, built in build/bench-before, for
-# the figures before it
+# The series without the QObject patches (set 0-qobject), built in
+# build/bench-before, for the figures before them
 BEFORE_SRC=$BUILD/bench-before/qemu
 BEFORE_OBJ=$BUILD/bench-before/obj
 before_build() {
-    local n commit
-    n=$(grep '^commit ' "$TOP/patches/series" |
-        grep -n '^commit qdict-bucket-index$' | cut -d: -f1)
-    commit=$(git -C "$SRC" rev-list --reverse "$BASE_TAG"..series | sed -n "${n}p")
-    [ -n "$commit" ] || die "no QDict patch in build/qemu"
-    info "the series without the QDict patch, in build/bench-before"
+    local first last commits
+    # the set's commits are the n-th to m-th of build/qemu's series
+    read -r first last < <(awk '$1 == "series" { on = ($2 == "0-qobject") }
+        $1 == "commit" { n++; if (on) { if (!f) f = n; l = n } }
+        END { print f, l }' "$TOP/patches/series")
+    [ -n "$first" ] || die "no set 0-qobject in patches/series"
+    mapfile -t commits < <(git -C "$SRC" rev-list --reverse "$BASE_TAG"..series |
+                           sed -n "${first},${last}p")
+    info "the series without set 0-qobject (${#commits[@]} commits), in build/bench-before"
     rm -rf "$BEFORE_SRC"
     git -C "$SRC" worktree prune
     git -C "$SRC" worktree add -q --detach "$BEFORE_SRC" series
     git -C "$BEFORE_SRC" -c user.name=bench -c user.email=bench@invalid \
-        revert --no-edit "$commit" > /dev/null
+        revert --no-edit "${commits[0]}~1..${commits[-1]}" > /dev/null ||
+        die "reverting set 0-qobject failed"
     KPF_SRC=$BEFORE_SRC KPF_OBJ=$BEFORE_OBJ "$TOP/harness/configure.sh" > /dev/null
     ninja_build "$BEFORE_OBJ" "$BEFORE_OBJ/build.log" qemu-system-x86_64 ||
-        die "the build without the QDict patch failed"
+        die "the build without set 0-qobject failed"
 }
 
 # QEMU's start-up under callgrind, -accel qtest so no KVM is needed
@@ -86,7 +90,7 @@ import startup; print(startup.filter_object('raw', $EVENTS))")
 }
 
 qmp_schema() {
-    info "QMP replies before and after the QDict patch, query-qmp-schema round trips"
+    info "QMP replies before and after set 0-qobject, query-qmp-schema round trips"
     python3 "$TOP/bench/qmp_schema.py" "$BEFORE_OBJ/qemu-system-x86_64" \
         "$BUILD/obj/qemu-system-x86_64" 200 >> "$results" ||
         die "the QMP comparison failed"
