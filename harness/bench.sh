@@ -105,7 +105,8 @@ switch_latency() {
 
 startup() {
     info "start-up to QMP ready and quit, $RUNS runs per configuration"
-    python3 "$TOP/bench/startup.py" "$RUNS" |
+    build_kvm_shim "$OUT/kvm-shim.so"
+    KVM_SHIM=$OUT/kvm-shim.so python3 "$TOP/bench/startup.py" "$RUNS" |
         sed 's/^{/{"kind": "startup", /' >> "$results" ||
         die "start-up measurement failed"
 }
