@@ -38,6 +38,22 @@ FILTER = {"qom-type": "kvm-pmu-filter", "id": "pmufilter0",
                       "umask": "0x0"}],
           "x86-fixed-counter": {"bitmap": "0x7"}}
 
+# What a running domain switches to with virsh setpmufilter, and the same
+# as QEMU's object
+SWITCH_XML = """\
+<filter action='deny'>
+  <event type='x86-masked-entry' select='0x2e' mask='0xff' match='0x41'/>
+  <event type='x86-masked-entry' select='0x2e' mask='0xf0' match='0x40'
+         exclude='yes'/>
+</filter>
+"""
+SWITCHED = {"qom-type": "kvm-pmu-filter", "id": "pmufilter1",
+            "action": "deny",
+            "events": [{"format": "x86-masked-entry", "select": "0x2e",
+                        "mask": "0xff", "match": "0x41", "exclude": False},
+                       {"format": "x86-masked-entry", "select": "0x2e",
+                        "mask": "0xf0", "match": "0x40", "exclude": True}]}
+
 DOMAIN = """\
 <domain type='kvm'>
   <name>{name}</name>
@@ -124,6 +140,99 @@ class NativeLibvirt(unittest.TestCase):
         self.assertIn("<event type='x86-default' select='0xc0' "
                       "umask='0x0'/>", live)
         print("\ncaptured filter: " + records[0][1])
+
+    def setpmufilter(self, domain, xml, *flags):
+        path = os.path.join(self.dir.name, "filter.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        return self.libvirt.virsh("setpmufilter", domain, path, *flags)
+
+    def objects(self, domain):
+        """The IDs of the kvm-pmu-filter objects in @domain's QEMU"""
+        rsp = self.libvirt.virsh("qemu-monitor-command", domain,
+                                 '{"execute": "qom-list", '
+                                 '"arguments": {"path": "/objects"}}')
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        return sorted(p["name"] for p in json.loads(rsp.stdout)["return"]
+                      if p["type"] == "child<kvm-pmu-filter>")
+
+    def test_switch_a_running_domain(self):
+        self.define("switch")
+        rsp = self.libvirt.virsh("start", "switch")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        rsp = self.setpmufilter("switch", SWITCH_XML, "--live")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        installed = self.libvirt.installed_filter("switch")
+        objects = self.objects("switch")
+        live = self.libvirt.virsh("dumpxml", "switch").stdout
+        inactive = self.libvirt.virsh("dumpxml", "--inactive", "switch").stdout
+        mixed = SWITCH_XML.replace("<event", "<event type='raw' code='0xc4'/>"
+                                   "<event", 1)
+        refused = self.setpmufilter("switch", mixed, "--live")
+        misspelt = self.setpmufilter("switch", SWITCH_XML.replace(
+            "<event", "<evnt", 1).replace("/>", "></evnt>", 1), "--live")
+        after_refusal = self.libvirt.installed_filter("switch")
+        back = self.setpmufilter("switch", "<filter action='allow'>"
+                                 "<fixed-counters bitmap='0x7'/>"
+                                 "<event type='raw' code='0xc4'/>"
+                                 "<event type='x86-default' select='0xc0' "
+                                 "umask='0x00'/></filter>", "--live")
+        back_installed = self.libvirt.installed_filter("switch")
+        back_objects = self.objects("switch")
+        self.libvirt.virsh("destroy", "switch")
+
+        self.assertEqual(installed, "pmufilter1")
+        self.assertEqual(objects, ["pmufilter1"])
+        self.assertIn("<event type='x86-masked-entry' select='0x2e' "
+                      "mask='0xf0' match='0x40' exclude='yes'/>", live)
+        self.assertNotIn("x86-masked-entry", inactive)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("cannot be mixed with events of other types",
+                      refused.stderr)
+        self.assertNotEqual(misspelt.returncode, 0)
+        self.assertIn("unexpected element 'evnt'", misspelt.stderr)
+        self.assertEqual(after_refusal, "pmufilter1")
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual((back_installed, back_objects),
+                         ("pmufilter0", ["pmufilter0"]))
+        filters = [r[1] for r in self.records() if r[0] == "filter"]
+        self.assertEqual(filters, [expected_bytes(FILTER).hex(),
+                                   expected_bytes(SWITCHED).hex(),
+                                   expected_bytes(FILTER).hex()])
+        print("\nswitched to: " + filters[1])
+
+    def test_give_a_filter_to_a_running_domain(self):
+        """A domain started without a filter gets one, live and in its
+        persistent definition at once"""
+        self.define("unfiltered", pmu="    <pmu state='on'/>")
+        rsp = self.libvirt.virsh("start", "unfiltered")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        rsp = self.setpmufilter("unfiltered", SWITCH_XML, "--live",
+                                "--config")
+        installed = self.libvirt.installed_filter("unfiltered")
+        inactive = self.libvirt.virsh("dumpxml", "--inactive",
+                                      "unfiltered").stdout
+        self.libvirt.virsh("destroy", "unfiltered")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.assertEqual(installed, "pmufilter0")
+        self.assertIn("<filter action='deny'>", inactive)
+        self.assertEqual([r[1] for r in self.records() if r[0] == "filter"],
+                         [expected_bytes(dict(SWITCHED,
+                                              id="pmufilter0")).hex()])
+
+    def test_switch_the_persistent_definition(self):
+        """--config changes nothing that runs; the next start installs
+        the new filter"""
+        self.define("persistent")
+        rsp = self.setpmufilter("persistent", SWITCH_XML, "--config")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.assertEqual(self.records(), [])
+        rsp = self.libvirt.virsh("start", "persistent")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.libvirt.virsh("destroy", "persistent")
+        self.assertEqual([r[1] for r in self.records() if r[0] == "filter"],
+                         [expected_bytes(dict(SWITCHED,
+                                              id="pmufilter0")).hex()])
 
     def test_domxml_to_native(self):
         rsp = self.libvirt.virsh("domxml-to-native", "qemu-argv",

@@ -18,12 +18,14 @@ for group in "$@"; do
     bench) PKGS="$PKGS valgrind"
            BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
     fuzz)  PKGS="$PKGS clang libclang-rt-dev" ;;
-    # What libvirt-build.sh's configuration of libvirt needs
+    # What libvirt-build.sh's configuration of libvirt needs (dwarves:
+    # pdwtags, for the check of the remote protocol's structs)
     libvirt) PKGS="$PKGS curl libxml2-dev libxml2-utils xsltproc
                    libgnutls28-dev libjson-c-dev libtirpc-dev libnl-3-dev
                    libnl-route-3-dev libreadline-dev libcap-ng-dev
                    libudev-dev libpciaccess-dev libacl1-dev libattr1-dev
-                   python3-docutils rpcsvc-proto bash-completion"
+                   python3-docutils rpcsvc-proto bash-completion
+                   dwarves"
              # a QEMU without filters, which libvirt must refuse
              BACKPORTS_PKGS="$BACKPORTS_PKGS qemu-system-x86" ;;
     # Cross build for arm64 hosts; libfdt-dev is not multi-arch, so
