@@ -171,6 +171,8 @@ class NativeLibvirt(unittest.TestCase):
         refused = self.setpmufilter("switch", mixed, "--live")
         misspelt = self.setpmufilter("switch", SWITCH_XML.replace(
             "<event", "<evnt", 1).replace("/>", "></evnt>", 1), "--live")
+        namespaced = self.setpmufilter("switch", SWITCH_XML.replace(
+            "<filter", "<filter xmlns='urn:x'", 1), "--live")
         after_refusal = self.libvirt.installed_filter("switch")
         back = self.setpmufilter("switch", "<filter action='allow'>"
                                  "<fixed-counters bitmap='0x7'/>"
@@ -191,6 +193,8 @@ class NativeLibvirt(unittest.TestCase):
                       refused.stderr)
         self.assertNotEqual(misspelt.returncode, 0)
         self.assertIn("unexpected element 'evnt'", misspelt.stderr)
+        self.assertNotEqual(namespaced.returncode, 0)
+        self.assertIn("unexpected element 'event'", namespaced.stderr)
         self.assertEqual(after_refusal, "pmufilter1")
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual((back_installed, back_objects),

@@ -88,7 +88,7 @@ end_to_end() {
         return
     fi
     (cd "$TOP/e2e" && python3 run_tests.py test_libvirt_native) > "$log" 2>&1
-    grep -E "^(captured filter|libvirt's arguments|SKIP|FAIL|ERROR)" "$log"
+    grep -E "^(captured filter|switched to|libvirt's arguments|SKIP|FAIL|ERROR)" "$log"
     read -r p f s < <(e2e_totals "$log")
     count "$p" "$f" "$s" "libvirt end-to-end"
 }
