@@ -90,10 +90,10 @@ def one_run(cmd, tmp, env=None):
     return elapsed
 
 
-def ioctl_ms(cmd, runs, tmp):
-    """Per start-up of cmd, the milliseconds that the kernel took for
-    the filter's KVM_SET_PMU_EVENT_FILTER ioctls (the select-width probe
-    and the install)"""
+def ioctl_seconds(cmd, runs, tmp):
+    """Per start-up of cmd, the seconds that the kernel took for the
+    filter's KVM_SET_PMU_EVENT_FILTER ioctls (the select-width probe and
+    the install)"""
     path = os.path.join(tmp, "ioctl-times")
     env = dict(os.environ, LD_PRELOAD=os.environ["KVM_SHIM"],
                KVM_SHIM_LOG="", KVM_SHIM_TIMES=path)
@@ -102,7 +102,7 @@ def ioctl_ms(cmd, runs, tmp):
         open(path, "w").close()
         one_run(cmd, tmp, env)
         with open(path) as f:
-            totals.append(sum(int(line) for line in f) / 1e6)
+            totals.append(sum(int(line) for line in f) / 1e9)
     return totals
 
 
@@ -125,7 +125,7 @@ def main():
             for label, cmd in configs:
                 times[label].append(one_run(cmd, tmp))
         raw = dict(configs)["patched, 300 raw events"]
-        ioctls = [ms / 1e3 for ms in ioctl_ms(raw, runs, tmp)]
+        ioctls = ioctl_seconds(raw, runs, tmp)
     for label, samples in times.items():
         print(json.dumps(dict(config=label, **summary(samples))))
     print(json.dumps(dict(config="ioctls", **summary(ioctls))))
