@@ -59,7 +59,7 @@ static uint64_t __attribute__((noinline)) convert_and_encode(QDict *props)
     Visitor *v = qobject_input_visitor_new(QOBJECT(props));
     Object *obj;
     KVMPMUFilter *filter;
-    g_autofree KVMPMUEvent *events = NULL;
+    const KVMPMUEvent *events;
     uint32_t n, bitmap;
 
     obj = user_creatable_add_type(TYPE_KVM_PMU_FILTER, "f0", props, v,

@@ -118,7 +118,7 @@ static QDict *read_back(Object *obj)
 static struct kvm_pmu_event_filter *encode(KVMPMUFilter *filter)
 {
     uint32_t n, bitmap;
-    g_autofree KVMPMUEvent *events = kvm_pmu_filter_get_events(filter, &n);
+    const KVMPMUEvent *events = kvm_pmu_filter_get_events(filter, &n);
     struct kvm_pmu_event_filter *kf;
 
     if (n > KVM_PMU_FILTER_MAX_EVENTS) {

@@ -22,7 +22,11 @@ struct KVMPMUFilter {
     KvmPmuFilterEventList *events;
     KvmPmuX86FixedCounter *x86_fixed_counter;
 
+    /* What complete() converted them to */
     bool complete;
+    KVMPMUEvent *native_events;
+    uint32_t nevents;
+    uint32_t x86_fixed_counter_bitmap;
     /* How many accelerators have claimed the filter */
     unsigned int users;
 };
@@ -199,18 +203,18 @@ static KVMPMUEvent *convert_events(KvmPmuFilterEventList *list,
     return g_steal_pointer(&events);
 }
 
-static bool parse_fixed_counter_bitmap(KVMPMUFilter *filter,
-                                       uint64_t *bitmap, Error **errp)
+static bool parse_fixed_counter_bitmap(KVMPMUFilter *filter, Error **errp)
 {
     ERRP_GUARD();
+    uint64_t bitmap = 0;
 
-    *bitmap = 0;
     if (filter->x86_fixed_counter &&
         !kvm_pmu_parse_value(filter->x86_fixed_counter->bitmap, UINT32_MAX,
-                             bitmap, errp)) {
+                             &bitmap, errp)) {
         error_prepend(errp, "x86-fixed-counter.bitmap: ");
         return false;
     }
+    filter->x86_fixed_counter_bitmap = bitmap;
     return true;
 }
 
@@ -298,15 +302,14 @@ static void kvm_pmu_filter_set_x86_fixed_counter_prop(Object *obj,
     filter->x86_fixed_counter = counter;
 }
 
+/* Convert the strings once; the filter cannot change afterwards */
 static void kvm_pmu_filter_complete(UserCreatable *uc, Error **errp)
 {
     KVMPMUFilter *filter = KVM_PMU_FILTER(uc);
-    g_autofree KVMPMUEvent *events = NULL;
-    uint32_t nevents;
-    uint64_t bitmap;
 
-    events = convert_events(filter->events, &nevents, errp);
-    if (events && parse_fixed_counter_bitmap(filter, &bitmap, errp)) {
+    filter->native_events = convert_events(filter->events, &filter->nevents,
+                                           errp);
+    if (filter->native_events && parse_fixed_counter_bitmap(filter, errp)) {
         filter->complete = true;
     }
 }
@@ -356,20 +359,18 @@ KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter)
     return filter->action;
 }
 
-KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
-                                       uint32_t *nevents)
+const KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
+                                             uint32_t *nevents)
 {
     assert(filter->complete);
-    return convert_events(filter->events, nevents, &error_abort);
+    *nevents = filter->nevents;
+    return filter->native_events;
 }
 
 uint32_t kvm_pmu_filter_get_x86_fixed_counter_bitmap(KVMPMUFilter *filter)
 {
-    uint64_t bitmap;
-
     assert(filter->complete);
-    parse_fixed_counter_bitmap(filter, &bitmap, &error_abort);
-    return bitmap;
+    return filter->x86_fixed_counter_bitmap;
 }
 
 static void kvm_pmu_filter_finalize(Object *obj)
@@ -378,6 +379,7 @@ static void kvm_pmu_filter_finalize(Object *obj)
 
     qapi_free_KvmPmuFilterEventList(filter->events);
     qapi_free_KvmPmuX86FixedCounter(filter->x86_fixed_counter);
+    g_free(filter->native_events);
 }
 
 static void kvm_pmu_filter_class_init(ObjectClass *oc, const void *data)

@@ -9,6 +9,7 @@
 
 #include "qapi/qapi-types-kvm.h"
 #include "qom/object.h"
+#include "system/kvm.h"
 
 #define TYPE_KVM_PMU_FILTER "kvm-pmu-filter"
 OBJECT_DECLARE_SIMPLE_TYPE(KVMPMUFilter, KVM_PMU_FILTER)
@@ -53,9 +54,29 @@ void kvm_pmu_filter_claim(KVMPMUFilter *filter);
 void kvm_pmu_filter_release(KVMPMUFilter *filter);
 
 KvmPmuFilterAction kvm_pmu_filter_get_action(KVMPMUFilter *filter);
-/* The events in native form, in a new array of *@nevents elements */
-KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
-                                       uint32_t *nevents);
+/* The *@nevents events in native form, as the filter keeps them */
+const KVMPMUEvent *kvm_pmu_filter_get_events(KVMPMUFilter *filter,
+                                             uint32_t *nevents);
 uint32_t kvm_pmu_filter_get_x86_fixed_counter_bitmap(KVMPMUFilter *filter);
+
+/**
+ * kvm_arch_pmu_filter_install:
+ * @s: the KVM state
+ * @filter: the PMU event filter
+ * @errp: pointer to a NULL-initialized error object
+ *
+ * Make @filter the PMU event filter of the VM, in place of the one it
+ * had, if any.  Called when the machine is complete, before any vCPU
+ * runs, and by set-kvm-pmu-filter, while vCPUs may run; a target whose
+ * filter cannot change once the machine is ready fails then.  Targets
+ * whose KVM has no PMU event filters get the stub, which fails.
+ *
+ * Returns: true on success; false, with @errp set, if the filter
+ * cannot be installed as it is, in which case the VM keeps the filter
+ * it had, or, if it had none, may be left with one that filters
+ * nothing.
+ */
+bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
+                                 Error **errp);
 
 #endif

@@ -79,7 +79,7 @@ static bool kvm_arm_pmu_filter_set_range(ARMCPU *cpu,
 static bool kvm_arm_pmu_filter_set_ranges(ARMCPU *cpu, KVMPMUFilter *filter,
                                           Error **errp)
 {
-    g_autofree KVMPMUEvent *events = NULL;
+    const KVMPMUEvent *events;
     g_autofree KVMArmPMUEventRange *ranges = NULL;
     KvmPmuFilterAction action = kvm_pmu_filter_get_action(filter);
     uint32_t nevents, nranges;
@@ -111,9 +111,6 @@ static bool kvm_arm_pmu_filter_set_ranges(ARMCPU *cpu, KVMPMUFilter *filter,
  * reports it before any vCPU runs.  A vCPU created later gets the
  * filter that KVM holds for the whole VM.
  */
-/* How many vCPUs have been given the filter before their PMU */
-static unsigned int filtered_vcpus;
-
 void kvm_arm_pmu_filter_set(ARMCPU *cpu)
 {
     KVMState *s = kvm_state;
@@ -128,7 +125,7 @@ void kvm_arm_pmu_filter_set(ARMCPU *cpu)
                       kvm_pmu_filter_get_id(s->pmu_filter));
         return;
     }
-    filtered_vcpus++;
+    s->pmu_filter_vcpus++;
 }
 
 /* Called when the machine is complete: the filter must be on every vCPU */
@@ -165,7 +162,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
         s->pmu_filter_error = NULL;
         return false;
     }
-    if (filtered_vcpus != vcpus) {
+    if (s->pmu_filter_vcpus != vcpus) {
         error_setg(errp, "PMU event filter '%s' cannot be installed on this "
                    "machine", kvm_pmu_filter_get_id(filter));
         error_append_hint(errp, "The machine creates the PMUs of its vCPUs "

@@ -67,7 +67,8 @@ static bool kvm_x86_guests_have_pmu(KVMState *s)
 static void trace_filter(KVMState *s, const char *id,
                          const struct kvm_pmu_event_filter *kf)
 {
-    trace_kvm_x86_pmu_filter_install(id, kf->action, kf->flags, kf->nevents,
+    trace_kvm_x86_pmu_filter_install(id, kf->action == KVM_PMU_EVENT_ALLOW ?
+                                     "allow" : "deny", kf->flags, kf->nevents,
                                      kf->fixed_counter_bitmap);
     for (uint32_t i = 0; i < kf->nevents; i++) {
         trace_kvm_x86_pmu_filter_event(i, kf->events[i]);
@@ -109,16 +110,15 @@ static unsigned int select_bits_of_vendor(void)
 static bool kvm_x86_pmu_select_bits(KVMState *s, unsigned int *bits,
                                     Error **errp)
 {
-    static unsigned int select_bits;
     g_autofree struct kvm_pmu_event_filter *probe = NULL;
     int ret;
 
-    if (!select_bits &&
+    if (!s->pmu_filter_select_bits &&
         kvm_vm_check_extension(s, KVM_CAP_PMU_EVENT_MASKED_EVENTS) <= 0) {
-        select_bits = select_bits_of_vendor();
+        s->pmu_filter_select_bits = select_bits_of_vendor();
     }
-    if (select_bits) {
-        *bits = select_bits;
+    if (s->pmu_filter_select_bits) {
+        *bits = s->pmu_filter_select_bits;
         return true;
     }
     probe = g_malloc0(sizeof(*probe) + sizeof(probe->events[0]));
@@ -132,10 +132,10 @@ static bool kvm_x86_pmu_select_bits(KVMState *s, unsigned int *bits,
                          "bits KVM compares");
         return false;
     }
-    select_bits = ret ? KVM_X86_PMU_SELECT_BITS_INTEL
-                      : KVM_X86_PMU_SELECT_BITS_AMD;
-    trace_kvm_x86_pmu_filter_select_bits(select_bits, ret);
-    *bits = select_bits;
+    s->pmu_filter_select_bits = ret ? KVM_X86_PMU_SELECT_BITS_INTEL
+                                    : KVM_X86_PMU_SELECT_BITS_AMD;
+    trace_kvm_x86_pmu_filter_select_bits(s->pmu_filter_select_bits, ret);
+    *bits = s->pmu_filter_select_bits;
     return true;
 }
 
@@ -162,8 +162,23 @@ static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
     return true;
 }
 
+/*
+ * KVM reports no fixed counters on AMD hosts, and none when it gives
+ * guests no PMU: a bitmap then is most likely meant for another host.
+ */
+static void warn_fixed_counters_absent(KVMState *s, const char *id,
+                                       const struct kvm_pmu_event_filter *kf)
+{
+    if (kf->fixed_counter_bitmap &&
+        !(kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EDX) & 0x1f)) {
+        warn_report("PMU event filter '%s' lists fixed counters (bitmap "
+                    "0x%x), but KVM gives guests no fixed counters on this "
+                    "host", id, kf->fixed_counter_bitmap);
+    }
+}
+
 /* Filters that almost certainly do not do what their writer meant */
-static void warn_likely_mistakes(const char *id,
+static void warn_likely_mistakes(KVMState *s, const char *id,
                                  const struct kvm_pmu_event_filter *kf)
 {
     if (kf->action == KVM_PMU_EVENT_ALLOW &&
@@ -174,6 +189,7 @@ static void warn_likely_mistakes(const char *id,
     if (is_host_cpu_intel()) {
         warn_fixed_counter_mismatch(id, kf);
     }
+    warn_fixed_counters_absent(s, id, kf);
 }
 
 /* Check and encode @filter, then hand it to KVM with one ioctl */
@@ -182,7 +198,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
 {
     ERRP_GUARD();
     const char *id = kvm_pmu_filter_get_id(filter);
-    g_autofree KVMPMUEvent *events = NULL;
+    const KVMPMUEvent *events;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     uint32_t nevents;
     unsigned int select_bits;
@@ -206,7 +222,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
         error_setg_errno(errp, -ret, "KVM refused PMU event filter '%s'", id);
         return false;
     }
-    warn_likely_mistakes(id, kf);
+    warn_likely_mistakes(s, id, kf);
     return true;
 }
 
@@ -217,25 +233,16 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
  * with the same digest.  A VM without a filter sends nothing, so it
  * migrates as it always did.  The ID is sent only for error messages,
  * in a buffer of fixed size, so that nothing in the stream decides
- * how much QEMU allocates.
+ * how much QEMU allocates; what the stream holds is printed escaped.
  */
-#define DIGEST_LEN 32           /* SHA-256 */
-#define DIGEST_ID_LEN 64        /* IDs longer than 63 bytes are cut */
-
-typedef struct PMUFilterDigest {
-    uint8_t digest[DIGEST_LEN];
-    uint8_t id[DIGEST_ID_LEN];  /* NUL-terminated */
-} PMUFilterDigest;
-
-static PMUFilterDigest migration_digest;
 
 /* The digest of the filter installed in @s; false if there is none */
-static bool installed_digest(KVMState *s, PMUFilterDigest *d)
+static bool installed_digest(KVMState *s, KVMPMUFilterDigest *d)
 {
-    g_autofree KVMPMUEvent *events = NULL;
+    const KVMPMUEvent *events;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
-    gsize len = DIGEST_LEN;
+    gsize len = sizeof(d->digest);
     uint32_t nevents;
 
     if (!s->pmu_filter) {
@@ -253,19 +260,19 @@ static bool installed_digest(KVMState *s, PMUFilterDigest *d)
     return true;
 }
 
-/*
- * The section is registered by kvm_arch_init(), but KVM may still fail
- * after it, and QEMU fall back to another accelerator: only use
- * kvm_state when KVM is enabled.
- */
+static KVMState *digest_owner(void *opaque)
+{
+    return container_of(opaque, KVMState, pmu_filter_migration);
+}
+
 static bool pmu_filter_needed(void *opaque)
 {
-    return kvm_enabled() && kvm_state->pmu_filter;
+    return digest_owner(opaque)->pmu_filter;
 }
 
 static bool pmu_filter_pre_save(void *opaque, Error **errp)
 {
-    if (!kvm_enabled() || !installed_digest(kvm_state, opaque)) {
+    if (!installed_digest(digest_owner(opaque), opaque)) {
         error_setg(errp, "no PMU event filter to migrate");
         return false;
     }
@@ -274,15 +281,15 @@ static bool pmu_filter_pre_save(void *opaque, Error **errp)
 
 static bool pmu_filter_pre_load(void *opaque, Error **errp)
 {
-    memset(opaque, 0, sizeof(PMUFilterDigest));
+    memset(opaque, 0, sizeof(KVMPMUFilterDigest));
     return true;
 }
 
 static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
 {
-    PMUFilterDigest *incoming = opaque;
-    const char *source = (const char *)incoming->id;
-    PMUFilterDigest here = { };
+    KVMPMUFilterDigest *incoming = opaque;
+    KVMPMUFilterDigest here = { };
+    g_autofree char *source = NULL;
     bool same;
 
     if (!memchr(incoming->id, 0, sizeof(incoming->id))) {
@@ -290,12 +297,13 @@ static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
                    "not a string");
         return false;
     }
-    if (!kvm_enabled() || !installed_digest(kvm_state, &here)) {
+    source = g_strescape((const char *)incoming->id, NULL);
+    if (!installed_digest(digest_owner(opaque), &here)) {
         error_setg(errp, "the migration source has PMU event filter '%s', "
                    "this destination has none", source);
         return false;
     }
-    same = !memcmp(here.digest, incoming->digest, DIGEST_LEN);
+    same = !memcmp(here.digest, incoming->digest, sizeof(here.digest));
     trace_kvm_x86_pmu_filter_migrated(source, (const char *)here.id, same);
     if (!same) {
         error_setg(errp, "PMU event filter '%s' of the migration source "
@@ -316,19 +324,19 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
     .pre_load_errp = pmu_filter_pre_load,
     .post_load_errp = pmu_filter_post_load,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT8_ARRAY(digest, PMUFilterDigest, DIGEST_LEN),
-        VMSTATE_BUFFER(id, PMUFilterDigest),
+        VMSTATE_UINT8_ARRAY(digest, KVMPMUFilterDigest,
+                            KVM_PMU_FILTER_DIGEST_LEN),
+        VMSTATE_BUFFER(id, KVMPMUFilterDigest),
         VMSTATE_END_OF_LIST()
     }
 };
 
-/* Called by every successful kvm_arch_init(); a failed -accel makes two */
-void kvm_x86_pmu_filter_migration_init(void)
+/*
+ * Called at the end of a successful kvm_arch_init(), after which KVM
+ * cannot fail any more, so the section belongs to the KVM state in use.
+ */
+void kvm_x86_pmu_filter_migration_init(KVMState *s)
 {
-    static bool registered;
-
-    if (!registered) {
-        vmstate_register(NULL, 0, &vmstate_kvm_pmu_filter, &migration_digest);
-        registered = true;
-    }
+    vmstate_register(NULL, 0, &vmstate_kvm_pmu_filter,
+                     &s->pmu_filter_migration);
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 #
 # Start a KVM guest with a PMU event filter and check that QEMU installs
-# it before the guest runs, and keeps it while it is in use; a filter
-# that no option names has no effect, and an option that names one but
-# that QEMU would ignore makes it refuse to start.  A switch changes the
-# filter of a running VM, and migration keeps it.
+# it before the guest runs, and keeps it while it is in use and across a
+# reset; a filter that no option names has no effect, and an -accel
+# option that names one but that QEMU would ignore makes it refuse to
+# start.  A switch changes the filter of a running VM, and migration
+# keeps it.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -57,12 +58,31 @@ class KvmPmuFilter(QemuSystemTest):
         self.assertEqual(res['return'], FILTER['events'])
         self.vm.shutdown()
         log = self.vm.get_log()
-        self.assertIn('kvm_x86_pmu_filter_install filter f0 action 1 '
+        self.assertIn('kvm_x86_pmu_filter_install filter f0 action deny '
                       'flags 0x0 nevents 2 fixed_counter_bitmap 0x1', log)
         self.assertIn('kvm_x86_pmu_filter_event event 0 0x00000000000000c0',
                       log)
         self.assertIn('kvm_x86_pmu_filter_event event 1 0x00000000000001c4',
                       log)
+
+    def test_kept_across_reset(self):
+        self.vm.add_args('-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.vm.qmp('cont')
+        self.assertEqual(self.vm.qmp('system_reset')['return'], {})
+        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
+                         'f0')
+        self.vm.shutdown()
+        self.assertEqual(self.vm.get_log().count('kvm_x86_pmu_filter_install'),
+                         1)
+
+    def test_ignored_accel_option_refused(self):
+        self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.assertIn("-accel kvm,pmu-filter=f0: pmu-filter=f0 would be "
+                      "ignored: QEMU does not use this -accel option but one "
+                      "for KVM", self.launch_failure())
 
     def test_filter_added_later_is_not_in_use(self):
         self.vm.add_args('-accel', 'kvm')
@@ -72,29 +92,6 @@ class KvmPmuFilter(QemuSystemTest):
         self.assertEqual(self.vm.qmp('object-del', id='f0')['return'], {})
         self.vm.shutdown()
         self.assertNotIn('kvm_x86_pmu_filter_install', self.vm.get_log())
-
-    def test_global(self):
-        self.vm.add_args('-accel', 'kvm', '-global', 'kvm-accel.pmu-filter=f0',
-                         '-object', json.dumps(FILTER))
-        self.vm.launch()
-        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
-                         'f0')
-        self.vm.shutdown()
-        self.assertIn('kvm_x86_pmu_filter_install filter f0', self.vm.get_log())
-
-    def test_ignored_accel_option_refused(self):
-        self.vm.add_args('-accel', 'kvm', '-accel', 'kvm,pmu-filter=f0',
-                         '-object', json.dumps(FILTER))
-        self.assertIn("-accel kvm,pmu-filter=f0: pmu-filter=f0 would be "
-                      "ignored: QEMU does not use this -accel option but one "
-                      "for KVM", self.launch_failure())
-
-    def test_global_for_unused_accelerator_refused(self):
-        self.vm.add_args('-accel', 'qtest',
-                         '-global', 'kvm-accel.pmu-filter=f0',
-                         '-object', json.dumps(FILTER))
-        self.assertIn("global kvm-accel.pmu-filter=f0 would be ignored",
-                      self.launch_failure())
 
     def test_repeated_keys_refused(self):
         self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-object',
@@ -117,6 +114,22 @@ class KvmPmuFilter(QemuSystemTest):
         self.assertIn("filter.cfg: Parameter 'action' is given more than "
                       "once", self.launch_failure())
 
+    def test_global(self):
+        self.vm.add_args('-accel', 'kvm', '-global', 'kvm-accel.pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.assertEqual(self.vm.qmp('query-kvm')['return']['pmu-filter'],
+                         'f0')
+        self.vm.shutdown()
+        self.assertIn('kvm_x86_pmu_filter_install filter f0', self.vm.get_log())
+
+    def test_global_for_unused_accelerator_refused(self):
+        self.vm.add_args('-accel', 'qtest',
+                         '-global', 'kvm-accel.pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.assertIn("global kvm-accel.pmu-filter=f0 would be ignored",
+                      self.launch_failure())
+
     def test_switch(self):
         self.vm.add_args('-accel', 'kvm,pmu-filter=f0',
                          '-object', json.dumps(FILTER))
@@ -135,7 +148,7 @@ class KvmPmuFilter(QemuSystemTest):
         self.assertEqual(res['error']['desc'],
                          "there is no object with ID 'nosuch'")
         self.vm.shutdown()
-        self.assertIn('kvm_x86_pmu_filter_install filter f1 action 0',
+        self.assertIn('kvm_x86_pmu_filter_install filter f1 action allow',
                       self.vm.get_log())
 
     def test_no_switch_before_incoming_migration(self):
