@@ -388,6 +388,7 @@ static void kvm_pmu_filter_class_init(ObjectClass *oc, const void *data)
 
     ucc->complete = kvm_pmu_filter_complete;
     ucc->can_be_deleted = kvm_pmu_filter_can_be_deleted;
+    ucc->refuse_repeated_keys = true;
 
     object_class_property_add_enum(oc, "action", "KvmPmuFilterAction",
                                    &KvmPmuFilterAction_lookup,

@@ -269,6 +269,22 @@ static void test_hmp_repeated_keys(void)
     qtest_quit(qts);
 }
 
+/* Other types keep letting the last of a repeated key win */
+static void test_hmp_repeated_keys_other_types(void)
+{
+    QTestState *qts = start(NULL);
+    g_autofree char *out = qtest_hmp(qts, "object_add iothread,id=io0,"
+                                     "poll-max-ns=1,poll-max-ns=2");
+    QDict *rsp;
+
+    g_assert_cmpstr(out, ==, "");
+    rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
+                    " {'path': '/objects/io0', 'property': 'poll-max-ns'}}");
+    g_assert_cmpint(qdict_get_int(rsp, "return"), ==, 2);
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
 typedef struct ErrorCase {
     const char *props;
     const char *desc;
@@ -377,6 +393,8 @@ int main(int argc, char **argv)
     qtest_add_func("/kvm-pmu-filter/hmp-dotted-keys", test_hmp_dotted_keys);
     qtest_add_func("/kvm-pmu-filter/hmp-repeated-keys",
                    test_hmp_repeated_keys);
+    qtest_add_func("/kvm-pmu-filter/hmp-repeated-keys-other-types",
+                   test_hmp_repeated_keys_other_types);
     qtest_add_func("/kvm-pmu-filter/errors", test_errors);
     qtest_add_func("/kvm-pmu-filter/schema-errors", test_schema_errors);
     qtest_add_func("/kvm-pmu-filter/object-del-unused",

@@ -111,8 +111,8 @@ class KvmPmuFilter(QemuSystemTest):
             f.write('[object "f0"]\n  qom-type = "kvm-pmu-filter"\n'
                     '  action = "allow"\n  action = "deny"\n')
         self.vm.add_args('-accel', 'kvm,pmu-filter=f0', '-readconfig', cfg)
-        self.assertIn("filter.cfg: Parameter 'action' is given more than "
-                      "once", self.launch_failure())
+        self.assertIn("filter.cfg: line 4: Parameter 'action' is given more "
+                      "than once", self.launch_failure())
 
     def test_global(self):
         self.vm.add_args('-accel', 'kvm', '-global', 'kvm-accel.pmu-filter=f0',
