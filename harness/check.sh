@@ -41,6 +41,10 @@ else
 fi
 
 mkdir -p "$BUILD/e2e"
+if [ "${1:-}" != backport ]; then
+    # The compatibility test compares with QEMU built without the series
+    "$TOP/harness/pristine.sh" || count 0 1 0 "pristine QEMU build"
+fi
 export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
 if "$TOP/harness/kernel-filter.sh" &&
    build_kvm_shim "$BUILD/e2e/kvm-shim.so"; then

@@ -17,10 +17,15 @@ cover() {
     (cd "$SRC" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
         --no-rolestats $(ls "$dir"/*.patch | grep -v /0000-cover-letter)) \
         > "$dir/.cc" 2>/dev/null || die "scripts/get_maintainer.pl failed"
-    python3 - "$letter" "$TOP/patches/cover/$2" "$dir/.cc" <<'PY'
+    python3 - "$letter" "$TOP/patches/cover/$2" "$dir/.cc" "$OUT/.msgids" <<'PY'
+import re
 import sys
 
 letter, text = sys.argv[1], open(sys.argv[2]).read()
+# "Based-on: series/NAME" names the first mail of set NAME
+msgids = dict(line.split() for line in open(sys.argv[4]))
+text = re.sub(r"^Based-on: series/(\S+)$",
+              lambda m: "Based-on: " + msgids[m.group(1)], text, flags=re.M)
 subject, _, blurb = text.partition("\n\n")
 blurb = blurb.rstrip()
 for cc in open(sys.argv[3]).read().splitlines():
@@ -35,6 +40,7 @@ PY
 }
 
 rm -rf "$OUT"
+mkdir -p "$OUT"
 from=$BASE_TAG
 while read -r word set prefix; do
     [ "$word" = series ] || continue
@@ -42,9 +48,11 @@ while read -r word set prefix; do
     letter=()
     [ -f "$TOP/patches/cover/$set" ] && letter=(--cover-letter)
     git -C "$SRC" -c user.name="$name" -c user.email="$email" \
-        format-patch -q "${letter[@]}" --subject-prefix="$prefix" \
+        format-patch -q --thread "${letter[@]}" --subject-prefix="$prefix" \
         -o "$dir" "$from..series/$set"
     sign_mails "$dir"
+    echo "$set $(sed -n 's/^Message-I[dD]: //p' "$(ls "$dir"/*.patch | head -1)" |
+                 head -1)" >> "$OUT/.msgids"
     [ ${#letter[@]} -eq 0 ] || cover "$dir" "$set"
     from=series/$set
 done < "$TOP/patches/series"
