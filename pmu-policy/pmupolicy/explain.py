@@ -83,7 +83,8 @@ class Explanation:
     def to_text(self, everything=False):
         flt, model = self.filter, self.model
         shown = [ev for ev in model.events if not ev.deprecated]
-        out = ["Model %s" % model.describe(), describe_filter(flt), ""]
+        out = ["Model %s" % model.describe(), describe_filter(flt, model),
+               ""]
         mine = ALLOWED if flt.action == "allow" else DENIED
         other = DENIED if mine == ALLOWED else ALLOWED
         for status in (mine, other):
@@ -101,6 +102,18 @@ class Explanation:
 
     def notes(self, shown):
         out = []
+        flt = self.filter
+        if flt.action == "allow" and flt.entries and \
+                all(e.exclude for e in flt.entries):
+            out.append("Every entry excludes: an allow-list whose entries "
+                       "only exclude lists no event, so the guest can count "
+                       "no general-purpose event at all.")
+        if self.model.vendor == "intel":
+            usable = [i for i in range(KVM_FIXED_COUNTERS)
+                      if fixed_allowed(flt, i)]
+            out.append("Fixed counters the guest can use: %s (0 counts "
+                       "instructions, 1 core cycles, 2 reference cycles)."
+                       % (", ".join(map(str, usable)) or "none"))
         partly = [ev for ev in shown if self.status[ev.name] == PARTLY]
         if partly:
             out.append("Counted on some of their encodings only:")
@@ -117,10 +130,13 @@ class Explanation:
         return out
 
 
-def describe_filter(flt):
-    kind = "masked entries" if flt.masked else "events"
-    text = "Filter: %s-list of %d %s" % (flt.action, len(flt.entries), kind)
-    if flt.bitmap is not None:
+def describe_filter(flt, model):
+    kind = "masked entr" if flt.masked else "event"
+    plural = ("ies" if flt.masked else "s") if len(flt.entries) != 1 else \
+        ("y" if flt.masked else "")
+    text = "Filter: %s-list of %d %s%s" % (flt.action, len(flt.entries), kind,
+                                         plural)
+    if model.vendor == "intel":
         text += ", fixed-counter bitmap %#x" % flt.bitmap
     return text
 

@@ -17,8 +17,8 @@ from pmupolicy import explain, filterfile, tables
 from pmupolicy.errors import PolicyError
 
 DOCS = ["README.md", "docs/system/kvm-pmu-filter.rst"]
-MODELS = re.compile(r"\(models:\s+([^)]*)\)")
-DEFAULT_MODELS = re.compile(r"\(default\s+models:\s+([^)]*)\)")
+MODELS = re.compile(r"\(models:\s+([a-zA-Z][^)]*)\)")
+DEFAULT_MODELS = re.compile(r"\(default\s+models:\s+([a-zA-Z][^)]*)\)")
 XML_FILTER = re.compile(r"<filter action=.*?</filter>", re.S)
 
 
@@ -108,7 +108,11 @@ def check_file(path, tables_dir, load):
         if marks is None:
             problems.append("%s: x86 example without (models: ...)" % where)
             continue
-        flt = filterfile.parse(body)
+        try:
+            flt = filterfile.parse(body)
+        except PolicyError as e:
+            problems.append("%s: %s" % (where, e))
+            continue
         for name in model_names(marks, entries):
             try:
                 model = load(name)
