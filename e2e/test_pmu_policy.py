@@ -10,6 +10,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import unittest
 
 import kernel_filter
@@ -17,7 +18,10 @@ from qemu_run import TOP, Run, kvm_has_masked_events, skip_without_kvm
 from test_pmu_filter import expected_bytes, filter_args
 
 TOOL = os.path.join(TOP, "pmu-policy", "pmu-policy")
-LINUX_CACHE = "/var/cache/kvm-pmu-filter/linux"
+sys.path.insert(0, os.path.dirname(TOOL))
+from pmupolicy import tables  # noqa: E402  (only to find perf's tables)
+
+TABLES = os.environ.get("PMU_POLICY_TABLES") or tables.default_tables()
 MODELS = {"skylakex": "intel", "icelakex": "intel",
           "sapphirerapids": "intel", "amdzen4": "amd"}
 ARCHITECTURAL = {"intel": {(0x3c, 0), (0xc0, 0), (0x3c, 1), (0xc4, 0),
@@ -25,19 +29,6 @@ ARCHITECTURAL = {"intel": {(0x3c, 0), (0xc0, 0), (0x3c, 1), (0xc4, 0),
                  "amd": {(0x76, 0), (0xc0, 0), (0xc2, 0), (0xc3, 0)}}
 DENIED_TOPICS = ("cache.json", "memory.json")
 OFFCORE_MSRS = ("0x1a6", "0x1A6")
-
-
-def tables_dir():
-    try:
-        with open(os.path.join(LINUX_CACHE, "current")) as f:
-            tree = f.read().strip()
-    except OSError:
-        return None
-    path = os.path.join(tree, "tools/perf/pmu-events/arch/x86")
-    return path if os.path.isdir(path) else None
-
-
-TABLES = tables_dir()
 
 
 class NamedEvent:

@@ -32,8 +32,8 @@ def check_vendor(flt, model):
     elif flt.bitmap:
         raise PolicyError("the filter sets fixed counters (bitmap %#x), "
                           "which AMD processors do not have: it is for "
-                          "Intel, not for %s (AMD)" % (flt.bitmap,
-                                                      model.name))
+                          "Intel, not for %s (AMD)"
+                          % (flt.bitmap, model.name))
 
 
 def fixed_allowed(flt, index):
@@ -131,11 +131,11 @@ class Explanation:
 
 
 def describe_filter(flt, model):
-    kind = "masked entr" if flt.masked else "event"
-    plural = ("ies" if flt.masked else "s") if len(flt.entries) != 1 else \
-        ("y" if flt.masked else "")
-    text = "Filter: %s-list of %d %s%s" % (flt.action, len(flt.entries), kind,
-                                         plural)
+    one, many = ("masked entry", "masked entries") if flt.masked else \
+        ("event", "events")
+    count = len(flt.entries)
+    kind = one if count == 1 else many
+    text = "Filter: %s-list of %d %s" % (flt.action, count, kind)
     if model.vendor == "intel":
         text += ", fixed-counter bitmap %#x" % flt.bitmap
     return text

@@ -153,14 +153,16 @@ class DocsExamples(unittest.TestCase):
         flt = filterfile.parse(json.dumps({
             "action": "deny", "events": [
                 {"format": "x86-default", "select": "0xb7", "umask": "0x01"},
-                {"format": "x86-default", "select": "0xbb", "umask": "0x01"}]}))
+                {"format": "x86-default", "select": "0xbb",
+                 "umask": "0x01"}]}))
         self.assertEqual(entry_problems(flt, self.load("skylakex")), [])
         self.assertEqual(entry_problems(flt, self.load("sapphirerapids")),
                          ["0xb7/0x01 names no event of sapphirerapids",
                           "0xbb/0x01 names no event of sapphirerapids"])
 
     def test_markers(self):
-        example = '::\n\n  {"qom-type": "kvm-pmu-filter", "action": "deny"}\n\n'
+        example = ('::\n\n  {"qom-type": "kvm-pmu-filter", '
+                   '"action": "deny"}\n\n')
         text = ("Intro (models: skylakex)" + example + "No marker" + example)
         self.assertEqual([(line, marks) for line, marks, _ in examples(text)],
                          [(3, "skylakex"), (7, None)])
