@@ -62,7 +62,7 @@ if [ "${1:-}" != backport ]; then
         > "$BUILD/pmu-policy.log" 2>&1
     read -r p f s < <(e2e_totals "$BUILD/pmu-policy.log" pmu-policy)
     count "$p" "$f" "$s" "pmu-policy and docs examples"
-    grep -E "^(docs examples|resolve |  )" "$BUILD/pmu-policy.log"
+    grep -E "^(docs examples|resolve |pmu-policy resolve |  )" "$BUILD/pmu-policy.log"
 fi
 
 print_totals
