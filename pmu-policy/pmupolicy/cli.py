@@ -179,7 +179,11 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        sys.stdout.flush()
     except PolicyError as e:
         print("%s: error: %s" % (PROG, e), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
