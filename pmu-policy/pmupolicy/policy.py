@@ -118,7 +118,7 @@ def select(model, terms):
                                model.uncore[uncore[0]]))
             continue
         if kind == "preset" and not (events or encodings or fixed):
-            warnings.append("preset %s: %s has none (%s)"
+            warnings.append("preset %s: %s has none of %s"
                             % (term, model.name, PRESETS[term.lower()]))
         sel.add(events)
         sel.encodings |= set(encodings)
