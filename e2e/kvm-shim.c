@@ -14,6 +14,13 @@
  *   KVM_SHIM_FILTER_FAIL_CALL=k  ... only its k-th call (from 1) fails
  *   KVM_SHIM_TIMES=path      append the nanoseconds that each
  *                              KVM_SET_PMU_EVENT_FILTER took in the kernel
+ *   KVM_SHIM_SELECT_BITS=12  answer as a KVM that compares 12 event select
+ *                              bits (kvm_amd) on a host whose KVM compares
+ *                              8: a filter that uses select bits 11:8, as
+ *                              QEMU's select-width probe does, succeeds
+ *                              without reaching the kernel, which would
+ *                              drop or refuse those bits; it is logged
+ *                              with R "emulated"
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -85,6 +92,22 @@ static void log_time(int64_t ns)
     }
 }
 
+/* Whether to answer this filter as a 12-bit KVM instead of the kernel */
+static int emulate_wide_selects(const struct kvm_pmu_event_filter *f)
+{
+    const char *bits = getenv("KVM_SHIM_SELECT_BITS");
+
+    if (!bits || atoi(bits) != 12) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < f->nevents; i++) {
+        if (f->events[i] & 0xf00000000ULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether to fail this KVM_SET_PMU_EVENT_FILTER call */
 static int fail_filter_call(void)
 {
@@ -126,6 +149,10 @@ int ioctl(int fd, unsigned long request, ...)
             log_line("filter", f, len, " injected");
             errno = atoi(getenv("KVM_SHIM_FILTER_ERRNO"));
             return -1;
+        }
+        if (emulate_wide_selects(f)) {
+            log_line("filter", f, len, " emulated");
+            return 0;
         }
         start = now_ns();
         ret = real_ioctl(fd, request, arg);

@@ -40,6 +40,9 @@ CAP_PMU_EVENT_MASKED_EVENTS = 226
 # it compares 8 bits and which lists nothing where it compares 12
 SELECT_PROBE = struct.pack("<8IQ", 1, 1, 0, 1, 0, 0, 0, 0,
                            0xff800001000000c4)
+# What the shim logs instead of the kernel's return code for a filter it
+# failed itself or answered as a 12-bit KVM (KVM_SHIM_SELECT_BITS)
+NOT_FROM_KERNEL = ("injected", "emulated")
 
 
 def kvm_unusable():
@@ -129,7 +132,7 @@ def judged_shim_records(path):
     with open(path) as f:
         lines = [line.split() for line in f]
     for words in lines:
-        if words[0] == "filter" and words[2] != "injected":
+        if words[0] == "filter" and words[2] not in NOT_FROM_KERNEL:
             kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
                                 kvm_vendor_model())
     return [tuple(words[:2]) for words in lines
@@ -267,7 +270,7 @@ class Run:
         """(bytes, what the running kernel returned, or None where the
         shim failed the call) for each filter QEMU handed to KVM."""
         return [(bytes.fromhex(words[1]),
-                 None if words[2] == "injected" else int(words[2]))
+                 None if words[2] in NOT_FROM_KERNEL else int(words[2]))
                 for words in self.shim_lines() if words[0] == "filter"]
 
     def judge_filters(self):

@@ -54,8 +54,19 @@ if "$TOP/harness/kernel-filter.sh" &&
     read -r p f s < <(e2e_totals "$BUILD/e2e/e2e.log")
     count "$p" "$f" "$s" "end-to-end on /dev/kvm"
     grep "^kernel filter code" "$BUILD/e2e/e2e.log"
+    grep "^pmu-policy " "$BUILD/e2e/e2e.log"
 else
     count 0 1 0 "end-to-end shim and kernel filter build"
+fi
+
+# pmu-policy, the filter tool, and the docs examples it checks; perf's
+# tables come with the kernel's filter code (harness/fetch-linux.sh)
+if [ "${1:-}" != backport ]; then
+    (cd "$TOP/pmu-policy" && python3 tests/run_tests.py) \
+        > "$BUILD/pmu-policy.log" 2>&1
+    read -r p f s < <(e2e_totals "$BUILD/pmu-policy.log" pmu-policy)
+    count "$p" "$f" "$s" "pmu-policy and docs examples"
+    grep -E "^(docs examples|resolve |pmu-policy resolve |  )" "$BUILD/pmu-policy.log"
 fi
 
 print_totals

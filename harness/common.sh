@@ -79,12 +79,14 @@ meson_totals() {
          END { print (ok == "" ? "none" : ok), fail + 0, skip + 0 }' "$1"
 }
 
-# e2e_totals LOG: the "passed failed skipped" of an e2e/run_tests.py
-# log, "0 1 0" if it has none; its failures and skips go to stderr
+# e2e_totals LOG [NAME]: the "passed failed skipped" of an
+# e2e/run_tests.py log (or of another runner that ends "NAME: N passed,
+# N failed, N skipped"), "0 1 0" if it has none; its failures and skips
+# go to stderr
 e2e_totals() {
     local totals
     grep -E '^(FAIL|ERROR|SKIP)' "$1" >&2 || true
-    totals=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$1")
+    totals=$(sed -n "s/^${2:-e2e}: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p" "$1")
     if [ -z "$totals" ]; then
         tail -20 "$1" >&2
         totals="0 1 0"

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""pmu-policy: KVM PMU event filters from perf's event names and policies."""
