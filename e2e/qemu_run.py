@@ -34,6 +34,7 @@ BASE_ARGS = ["-M", "pc", "-m", "64", "-display", "none",
 KVM_CREATE_VM = 0xae01
 KVM_CHECK_EXTENSION = 0xae03
 KVM_SET_PMU_EVENT_FILTER = 0x4020aeb2
+KVM_GET_SUPPORTED_CPUID = 0xc008ae05
 CAP_PMU_EVENT_MASKED_EVENTS = 226
 # How QEMU asks KVM how many event select bits it compares: a deny-list
 # whose one masked entry excludes select 0x1c4, which KVM refuses where
@@ -115,6 +116,26 @@ def kvm_select_bits():
             os.close(vm)
     finally:
         os.close(kvm)
+
+
+@functools.cache
+def kvm_fixed_counters():
+    """How many fixed counters this host's KVM gives guests: EDX[4:0] of
+    CPUID leaf 0xA as KVM_GET_SUPPORTED_CPUID reports it (0 on AMD, and
+    where KVM gives guests no PMU)"""
+    nent = 256
+    buf = bytearray(struct.pack("<II", nent, 0) + bytes(40 * nent))
+    kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(kvm, KVM_GET_SUPPORTED_CPUID, buf)
+    finally:
+        os.close(kvm)
+    for i in range(struct.unpack_from("<I", buf)[0]):
+        function, index, _, _, _, _, edx = \
+            struct.unpack_from("<7I", buf, 8 + 40 * i)
+        if function == 0xa and index == 0:
+            return edx & 0x1f
+    return 0
 
 
 def kvm_vendor_model():
