@@ -145,6 +145,17 @@ class Libvirt:
                     raise RuntimeError("libvirtd does not answer")
                 time.sleep(0.1)
 
+    def kill_libvirtd(self):
+        """SIGKILL libvirtd, as a crash would stop it"""
+        pid = self.pids.pop("libvirtd")
+        os.kill(pid, signal.SIGKILL)
+        while os.path.exists("/proc/%d" % pid):
+            time.sleep(0.05)
+
+    def start_libvirtd(self):
+        os.unlink(os.path.join(self.dir, "libvirtd.pid"))
+        self._start("libvirtd")
+
     def stop(self):
         if "libvirtd" in self.pids:
             for name in self.virsh("list", "--name").stdout.split():

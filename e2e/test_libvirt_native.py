@@ -11,13 +11,17 @@ import json
 import os
 import shlex
 import stat
+import subprocess
 import tempfile
+import time
 import unittest
 
 import libvirt_env
 from qemu_run import QEMU, SHIM, TOP, judged_shim_records, kvm_unusable
 from test_pmu_filter import GUEST, expected_bytes
 
+PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                     "qmp_proxy.py")
 LV_OBJ = os.environ.get("KPF_LIBVIRT_OBJ",
                         os.path.join(TOP, "build/libvirt-obj"))
 STOCK_QEMU = "/usr/bin/qemu-system-x86_64"
@@ -25,9 +29,9 @@ STOCK_QEMU = "/usr/bin/qemu-system-x86_64"
 FILTER_XML = """\
     <pmu state='on'>
       <filter action='allow'>
-        <fixed-counters bitmap='0x7'/>
+        <fixedCounters bitmap='0x7'/>
         <event type='raw' code='0xc4'/>
-        <event type='x86-default' select='0xc0' umask='0x00'/>
+        <event type='selectUmask' select='0xc0' umask='0x00'/>
       </filter>
     </pmu>"""
 # The same filter as QEMU's object: what libvirt must generate
@@ -42,8 +46,8 @@ FILTER = {"qom-type": "kvm-pmu-filter", "id": "pmufilter0",
 # as QEMU's object
 SWITCH_XML = """\
 <filter action='deny'>
-  <event type='x86-masked-entry' select='0x2e' mask='0xff' match='0x41'/>
-  <event type='x86-masked-entry' select='0x2e' mask='0xf0' match='0x40'
+  <event type='masked' select='0x2e' mask='0xff' match='0x41'/>
+  <event type='masked' select='0x2e' mask='0xf0' match='0x40'
          exclude='yes'/>
 </filter>
 """
@@ -87,7 +91,8 @@ class NativeLibvirt(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="kpf-native-")
         cls.shim_log = os.path.join(cls.dir.name, "shim.log")
-        cls.emulator = cls.wrapper("qemu", os.path.realpath(QEMU))
+        cls.emulator = cls.wrapper("qemu", os.path.realpath(QEMU),
+                                   proxy=True)
         cls.stock = cls.wrapper("stock-qemu", STOCK_QEMU)
         cls.libvirt = libvirt_env.Libvirt(LV_OBJ)
 
@@ -97,19 +102,41 @@ class NativeLibvirt(unittest.TestCase):
         cls.dir.cleanup()
 
     @classmethod
-    def wrapper(cls, name, qemu):
-        """An emulator that runs @qemu under the KVM shim"""
+    def wrapper(cls, name, qemu, proxy=False):
+        """An emulator that runs @qemu under the KVM shim, with @proxy
+        behind the QMP proxy (qmp_proxy.py) whose faults the tests set"""
         path = os.path.join(cls.dir.name, name)
+        shim = shlex.quote(os.path.realpath(SHIM))
+        if proxy:
+            run = "python3 %s --dir %s --preload %s -- %s" % (
+                shlex.quote(PROXY), shlex.quote(cls.dir.name), shim,
+                shlex.quote(qemu))
+        else:
+            run = "env LD_PRELOAD=%s %s" % (shim, shlex.quote(qemu))
         with open(path, "w") as f:
-            f.write("#!/bin/sh\nLD_PRELOAD=%s KVM_SHIM_LOG=%s exec %s \"$@\"\n"
-                    % (shlex.quote(os.path.realpath(SHIM)),
-                       shlex.quote(cls.shim_log), shlex.quote(qemu)))
+            f.write("#!/bin/sh\nKVM_SHIM_LOG=%s exec %s \"$@\"\n"
+                    % (shlex.quote(cls.shim_log), run))
         os.chmod(path, stat.S_IRWXU)
         return path
 
     def setUp(self):
         if os.path.exists(self.shim_log):
             os.unlink(self.shim_log)
+
+    def faults(self, *names):
+        """Make the QMP proxy inject @names (qmp_proxy.py)"""
+        path = os.path.join(self.dir.name, "faults")
+        with open(path, "w") as f:
+            f.write("\n".join(names))
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+
+    def proxy_log(self):
+        path = os.path.join(self.dir.name, "proxy.log")
+        return open(path).read() if os.path.exists(path) else ""
+
+    def state(self, domain):
+        return self.libvirt.virsh("domstate", "--reason",
+                                  domain).stdout.strip()
 
     def xml_file(self, name, pmu=FILTER_XML, emulator=None):
         path = os.path.join(self.dir.name, name + ".xml")
@@ -137,7 +164,7 @@ class NativeLibvirt(unittest.TestCase):
         records = self.records()
         self.assertEqual(records[0], ("filter", expected_bytes(FILTER).hex()))
         self.assertIn(("run",), [r[:1] for r in records[1:]])
-        self.assertIn("<event type='x86-default' select='0xc0' "
+        self.assertIn("<event type='selectUmask' select='0xc0' "
                       "umask='0x0'/>", live)
         print("\ncaptured filter: " + records[0][1])
 
@@ -173,11 +200,15 @@ class NativeLibvirt(unittest.TestCase):
             "<event", "<evnt", 1).replace("/>", "></evnt>", 1), "--live")
         namespaced = self.setpmufilter("switch", SWITCH_XML.replace(
             "<filter", "<filter xmlns='urn:x'", 1), "--live")
+        # in a deny-list, the entry meant to take events out of the list
+        # would deny them
+        misspelt_attr = self.setpmufilter("switch", SWITCH_XML.replace(
+            "exclude=", "exlude="), "--live")
         after_refusal = self.libvirt.installed_filter("switch")
         back = self.setpmufilter("switch", "<filter action='allow'>"
-                                 "<fixed-counters bitmap='0x7'/>"
+                                 "<fixedCounters bitmap='0x7'/>"
                                  "<event type='raw' code='0xc4'/>"
-                                 "<event type='x86-default' select='0xc0' "
+                                 "<event type='selectUmask' select='0xc0' "
                                  "umask='0x00'/></filter>", "--live")
         back_installed = self.libvirt.installed_filter("switch")
         back_objects = self.objects("switch")
@@ -185,16 +216,18 @@ class NativeLibvirt(unittest.TestCase):
 
         self.assertEqual(installed, "pmufilter1")
         self.assertEqual(objects, ["pmufilter1"])
-        self.assertIn("<event type='x86-masked-entry' select='0x2e' "
+        self.assertIn("<event type='masked' select='0x2e' "
                       "mask='0xf0' match='0x40' exclude='yes'/>", live)
-        self.assertNotIn("x86-masked-entry", inactive)
+        self.assertNotIn("type='masked'", inactive)
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn("cannot be mixed with events of other types",
                       refused.stderr)
         self.assertNotEqual(misspelt.returncode, 0)
         self.assertIn("unexpected element 'evnt'", misspelt.stderr)
         self.assertNotEqual(namespaced.returncode, 0)
-        self.assertIn("unexpected element 'event'", namespaced.stderr)
+        self.assertIn("unexpected namespace 'urn:x'", namespaced.stderr)
+        self.assertNotEqual(misspelt_attr.returncode, 0)
+        self.assertIn("unexpected attribute 'exlude'", misspelt_attr.stderr)
         self.assertEqual(after_refusal, "pmufilter1")
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual((back_installed, back_objects),
@@ -204,6 +237,116 @@ class NativeLibvirt(unittest.TestCase):
                                    expected_bytes(SWITCHED).hex(),
                                    expected_bytes(FILTER).hex()])
         print("\nswitched to: " + filters[1])
+
+    def switched_filters(self):
+        return [r[1] for r in self.records() if r[0] == "filter"]
+
+    def test_resume_refused_while_the_filter_is_unknown(self):
+        """QEMU installs the new filter, but query-kvm cannot say so: the
+        domain is paused, and resumes only once query-kvm settles which
+        filter it has, with that filter in its live XML"""
+        self.define("unknown")
+        rsp = self.libvirt.virsh("start", "unknown")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.faults("query-kvm-fails-after-set")
+        switch = self.setpmufilter("unknown", SWITCH_XML, "--live")
+        paused = self.state("unknown")
+        refused = self.libvirt.virsh("resume", "unknown")
+        state_refused = self.state("unknown")
+        live_refused = self.libvirt.virsh("dumpxml", "unknown").stdout
+        os.unlink(os.path.join(self.dir.name, "faults"))
+        resumed = self.libvirt.virsh("resume", "unknown")
+        state_resumed = self.state("unknown")
+        live = self.libvirt.virsh("dumpxml", "unknown").stdout
+        self.libvirt.virsh("destroy", "unknown")
+
+        self.assertNotEqual(switch.returncode, 0)
+        self.assertEqual(paused, "paused (api error)")
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        self.assertIn("PMU event filter", refused.stderr)
+        self.assertEqual(state_refused, "paused (api error)")
+        self.assertNotIn("type='masked'", live_refused)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(state_resumed, "running (unpaused)")
+        self.assertIn("<filter action='deny'>", live)
+        self.assertEqual(self.switched_filters(),
+                         [expected_bytes(FILTER).hex(),
+                          expected_bytes(SWITCHED).hex()])
+
+    def test_failed_pause_stops_the_domain(self):
+        """A guest whose filter is unknown and that cannot be paused does
+        not run on"""
+        self.define("unpausable")
+        rsp = self.libvirt.virsh("start", "unpausable")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.faults("query-kvm-fails-after-set", "stop-fails")
+        switch = self.setpmufilter("unpausable", SWITCH_XML, "--live")
+        state = self.state("unpausable")
+        self.libvirt.virsh("destroy", "unpausable")
+        self.assertNotEqual(switch.returncode, 0)
+        self.assertTrue(state.startswith("shut off"), state)
+        self.assertIn("injected an error for stop", self.proxy_log())
+
+    def crash_mid_switch(self, domain, *faults):
+        """Kill libvirtd once QEMU has run set-kvm-pmu-filter but before
+        libvirt hears of it; restart it with @faults"""
+        self.define(domain)
+        rsp = self.libvirt.virsh("start", domain)
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        self.faults("hold-set-reply")
+        path = os.path.join(self.dir.name, "filter.xml")
+        with open(path, "w") as f:
+            f.write(SWITCH_XML)
+        switch = subprocess.Popen(
+            ["nsenter", "-t", str(self.libvirt.holder.pid), "-m", "--"] +
+            self.libvirt.tool("virsh") +
+            ["-c", "qemu:///system", "setpmufilter", domain, path, "--live"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while "held the reply" not in self.proxy_log():
+            self.assertLess(time.time(), deadline, self.proxy_log())
+            time.sleep(0.05)
+        self.libvirt.kill_libvirtd()
+        switch.wait()
+        self.faults(*faults)
+        self.libvirt.start_libvirtd()
+        # the reconnection runs in a thread of its own
+        deadline = time.time() + 30
+        while "libvirt connected" not in self.proxy_log().split(
+                "libvirt disconnected")[-1]:
+            self.assertLess(time.time(), deadline, self.proxy_log())
+            time.sleep(0.05)
+        time.sleep(1)
+
+    def test_reconnect_after_a_crash_mid_switch(self):
+        """The daemon dies after QEMU switched filters, before the status
+        XML says so: the restarted daemon asks query-kvm and shows the
+        filter that QEMU has"""
+        self.crash_mid_switch("crash")
+        state = self.state("crash")
+        live = self.libvirt.virsh("dumpxml", "crash").stdout
+        installed = self.libvirt.installed_filter("crash")
+        objects = self.objects("crash")
+        self.libvirt.virsh("destroy", "crash")
+        self.assertEqual(installed, "pmufilter1")
+        self.assertIn("<filter action='deny'>", live)
+        self.assertEqual(state, "running (booted)")
+        self.assertEqual(objects, ["pmufilter1"])
+
+    def test_reconnect_pauses_a_domain_whose_filter_is_unknown(self):
+        """The restarted daemon cannot learn which filter QEMU has: the
+        domain is paused, and its resume refused"""
+        self.crash_mid_switch("crash-unknown", "query-kvm-fails")
+        state = self.state("crash-unknown")
+        refused = self.libvirt.virsh("resume", "crash-unknown")
+        os.unlink(os.path.join(self.dir.name, "faults"))
+        resumed = self.libvirt.virsh("resume", "crash-unknown")
+        live = self.libvirt.virsh("dumpxml", "crash-unknown").stdout
+        self.libvirt.virsh("destroy", "crash-unknown")
+        self.assertEqual(state, "paused (api error)")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn("<filter action='deny'>", live)
 
     def test_give_a_filter_to_a_running_domain(self):
         """A domain started without a filter gets one, live and in its
@@ -238,6 +381,34 @@ class NativeLibvirt(unittest.TestCase):
                          [expected_bytes(dict(SWITCHED,
                                               id="pmufilter0")).hex()])
 
+    def test_remove_the_filter(self):
+        """QEMU cannot uninstall a filter: removing the running domain's is
+        refused and changes nothing; the persistent definition loses its
+        filter, and the next start has none"""
+        self.define("remove")
+        rsp = self.libvirt.virsh("start", "remove")
+        self.assertEqual(rsp.returncode, 0, rsp.stderr)
+        live = self.libvirt.virsh("setpmufilter", "remove", "--remove",
+                                  "--live")
+        installed = self.libvirt.installed_filter("remove")
+        config = self.libvirt.virsh("setpmufilter", "remove", "--remove",
+                                    "--config")
+        inactive = self.libvirt.virsh("dumpxml", "--inactive",
+                                      "remove").stdout
+        self.libvirt.virsh("destroy", "remove")
+        restart = self.libvirt.virsh("start", "remove")
+        after = self.libvirt.installed_filter("remove")
+        self.libvirt.virsh("destroy", "remove")
+
+        self.assertNotEqual(live.returncode, 0)
+        self.assertIn("cannot remove the PMU event filter of a running "
+                      "domain", live.stderr)
+        self.assertEqual(installed, "pmufilter0")
+        self.assertEqual(config.returncode, 0, config.stderr)
+        self.assertNotIn("<filter", inactive)
+        self.assertEqual(restart.returncode, 0, restart.stderr)
+        self.assertIsNone(after)
+
     def test_domxml_to_native(self):
         rsp = self.libvirt.virsh("domxml-to-native", "qemu-argv",
                                  self.xml_file("argv"))
@@ -270,9 +441,9 @@ class NativeLibvirt(unittest.TestCase):
     def test_mixed_formats_refused_by_libvirt(self):
         pmu = FILTER_XML.replace(
             "<event type='raw' code='0xc4'/>",
-            "<event type='x86-masked-entry' select='0x2e' mask='0xff' "
+            "<event type='masked' select='0x2e' mask='0xff' "
             "match='0x41'/>")
-        self.refused("mixed", "PMU events of type 'x86-masked-entry' "
+        self.refused("mixed", "PMU events of type 'masked' "
                            "cannot be mixed with events of other types",
                            pmu=pmu)
 

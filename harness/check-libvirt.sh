@@ -16,9 +16,9 @@ LV_OBJ=${KPF_LIBVIRT_OBJ:-$BUILD/libvirt-obj}
 # public API (symbol files, driver names and ACL checks, the remote
 # protocol's structs)
 SUITES="genericxml2xmltest virschematest qemuxmlconftest qemucapabilitiestest
-        domaincapstest qemumonitorjsontest check-symfile check-symsorting
-        check-drivername check-driverimpls check-aclrules
-        check-remote_protocol"
+        domaincapstest qemumonitorjsontest qemuhotplugtest qemuxmlactivetest
+        virshtest check-symfile check-symsorting check-drivername
+        check-driverimpls check-aclrules check-remote_protocol"
 # Generated files that check-driverimpls and check-aclrules read, which
 # the build makes only with the LXC driver
 LXC_GENERATED="src/lxc/lxc_monitor_protocol.h src/lxc/lxc_monitor_protocol.c
@@ -87,7 +87,8 @@ end_to_end() {
         count 0 1 0 "end-to-end set-up"
         return
     fi
-    (cd "$TOP/e2e" && python3 run_tests.py test_libvirt_native) > "$log" 2>&1
+    (cd "$TOP/e2e" && python3 run_tests.py test_qmp_proxy test_libvirt_native) \
+        > "$log" 2>&1
     grep -E "^(captured filter|switched to|libvirt's arguments|SKIP|FAIL|ERROR)" "$log"
     read -r p f s < <(e2e_totals "$log")
     count "$p" "$f" "$s" "libvirt end-to-end"

@@ -8,11 +8,14 @@
 
 LV_SRC=${KPF_LIBVIRT_SRC:-$BUILD/libvirt}
 OUT=${SERIES_OUT:-$BUILD/libvirt-series}
+# An RFC while the QEMU interface is not merged (libvirt/cover says why)
+PREFIX="RFC PATCH v2"
 exporter_identity
 
 rm -rf "$OUT"
 git -C "$LV_SRC" -c user.name="$name" -c user.email="$email" \
-    format-patch -q --cover-letter -o "$OUT" base..HEAD
+    format-patch -q --cover-letter --subject-prefix="$PREFIX" -o "$OUT" \
+    base..HEAD
 sign_mails "$OUT"
 python3 - "$OUT/0000-cover-letter.patch" "$TOP/libvirt/cover" <<'PY'
 import sys

@@ -57,6 +57,7 @@ git_lv() {
 # The tree as Debian builds it, as the commit tagged "base"
 extract_base() {
     local tmp
+    mkdir -p "$BUILD"
     tmp=$(mktemp -d "$BUILD/.libvirt.XXXXXX")
     tar -xf "$LV_CACHE/${files[0]}" -C "$tmp" --strip-components=1
     tar -xf "$LV_CACHE/${files[1]}" -C "$tmp"
