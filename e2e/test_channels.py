@@ -271,13 +271,6 @@ class Refused(unittest.TestCase):
             "-accel kvm,pmu-filter=f0: pmu-filter is already set to 'f1'",
             hints=["KVM installs one filter per VM."])
 
-    def test_global_for_unused_accelerator(self):
-        self.assert_refused(
-            ["-accel", "qtest", "-global", "kvm-accel.pmu-filter=f0"] +
-            objects(EXAMPLE_RAW),
-            "qemu-system-x86_64: global kvm-accel.pmu-filter=f0 would be "
-            "ignored: the accelerator in use is QTest")
-
     def test_global_naming_no_object(self):
         """The error names the -global, not the -accel option that QEMU
         was processing when it applied it."""
@@ -292,6 +285,55 @@ class Refused(unittest.TestCase):
     def test_machine_property(self):
         self.assert_refused(["-machine", "pmu-filter=f0"] +
                             objects(EXAMPLE_RAW), "pmu-filter")
+
+
+class RefusedOnQtest(unittest.TestCase):
+    """Requests that the accelerator in use, qtest, would drop: no KVM
+    needed to see them refused."""
+
+    def test_global_for_unused_accelerator(self):
+        assert_refused(
+            self, ["-accel", "qtest", "-global", "kvm-accel.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global kvm-accel.pmu-filter=f0 would be "
+            "ignored: the accelerator in use is QTest", hints=[])
+
+    def test_global_for_every_accelerator(self):
+        """-global accel.pmu-filter names the accelerator in use too,
+        which has no filter to take"""
+        assert_refused(
+            self, ["-accel", "qtest", "-global", "accel.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global accel.pmu-filter=f0 would be "
+            "ignored: the accelerator in use is QTest", hints=[])
+
+    def test_global_for_a_misspelt_accelerator(self):
+        assert_refused(
+            self, ["-accel", "qtest", "-global", "kvm.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global kvm.pmu-filter=f0 would be ignored: "
+            "there is no type 'kvm'",
+            hints=["The accelerator in use is qtest-accel."])
+
+    def test_unused_accel_option(self):
+        assert_refused(
+            self, ["-accel", "qtest", "-accel", "kvm,pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: -accel kvm,pmu-filter=f0: " +
+            IGNORED % ("f0", "QTest"), hints=[])
+
+    def test_other_accelerator_globals_ignored(self):
+        """A -global for an accelerator property that QEMU may drop is
+        ignored with a warning, as it always was"""
+        with Run(["-accel", "qtest", "-global", "qtest-accel.nosuch=1",
+                  "-global", "kvm-accel.kernel-irqchip=nonsense", "-S"]) as run:
+            self.assertIsNotNone(run.connect_or_exit(), run.stderr)
+            self.assertEqual(run.stop(), 0, run.stderr)
+            self.assertEqual(run.warnings(), [
+                "qemu-system-x86_64: warning: global qtest-accel.nosuch "
+                "has invalid class name",
+                "qemu-system-x86_64: warning: global "
+                "kvm-accel.kernel-irqchip has invalid class name"])
 
 
 if __name__ == "__main__":

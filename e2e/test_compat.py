@@ -3,7 +3,8 @@
 
 Each command line below names no filter: repeated keys in -object,
 -readconfig groups, -machine, -accel, -drive and -netdev, a second
--accel that QEMU does not use, the monitor's view of KVM.  Run it with
+-accel that QEMU does not use, -global for accelerator properties that
+are not a filter, the monitor's view of KVM.  Run it with
 the patched QEMU and with QEMU built from the tree the series sits on
 (harness/pristine.sh), and compare the exit status, everything printed
 and what the QMP commands answered.  No KVM needed: the machines run on
@@ -67,6 +68,13 @@ COMMAND_LINES = [
     ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:0-:22,"
                 "hostfwd=tcp:127.0.0.1:0-:23"],
     ["-netdev", "user,id=n0,ipv4=on,ipv4=off"],
+    ["-global", "kvm-accel.kernel-irqchip=split"],
+    ["-global", "kvm-accel.dirty-ring-size=nonsense"],
+    ["-global", "qtest-accel.nosuch=1"],
+    ["-global", "accel.nosuch=1"],
+    ["-global", "tcg-accel.tb-size=abc"],
+    ["-global", "kvm.dirty-ring-size=4096"],
+    ["-global", "driver=kvm-accel,property=kernel-irqchip,value=off"],
 ]
 
 
@@ -114,3 +122,12 @@ class Compat(unittest.TestCase):
         self.assertNotEqual(patched, pristine)
         self.assertIn("Parameter 'action' is given more than once",
                       patched[1])
+
+    def test_first_unexpected_key_named(self):
+        """The one message that set 0-qobject changes on purpose: of
+        several unexpected keys, the first one written is named"""
+        for keys in (("zeta", "alpha"), ("alpha", "zeta")):
+            obj = '{"qom-type": "iothread", "id": "io0", "%s": 1, "%s": 2}'
+            status, err, _ = run(QEMU, ["-object", obj % keys])
+            self.assertEqual(status, 1)
+            self.assertIn("Parameter '%s' is unexpected" % keys[0], err)
