@@ -296,7 +296,7 @@ class RefusedOnQtest(unittest.TestCase):
             self, ["-accel", "qtest", "-global", "kvm-accel.pmu-filter=f0"] +
             objects(EXAMPLE_RAW),
             "qemu-system-x86_64: global kvm-accel.pmu-filter=f0 would be "
-            "ignored: the accelerator in use is QTest", hints=[])
+            "ignored: the accelerator in use is qtest-accel", hints=[])
 
     def test_global_for_every_accelerator(self):
         """-global accel.pmu-filter names the accelerator in use too,
@@ -305,7 +305,16 @@ class RefusedOnQtest(unittest.TestCase):
             self, ["-accel", "qtest", "-global", "accel.pmu-filter=f0"] +
             objects(EXAMPLE_RAW),
             "qemu-system-x86_64: global accel.pmu-filter=f0 would be "
-            "ignored: the accelerator in use is QTest", hints=[])
+            "ignored: the accelerator in use, qtest-accel, has no property "
+            "pmu-filter", hints=[])
+
+    def test_global_for_the_accelerator_in_use(self):
+        assert_refused(
+            self, ["-accel", "qtest", "-global", "qtest-accel.pmu-filter=f0"] +
+            objects(EXAMPLE_RAW),
+            "qemu-system-x86_64: global qtest-accel.pmu-filter=f0 would be "
+            "ignored: the accelerator in use, qtest-accel, has no property "
+            "pmu-filter", hints=[])
 
     def test_global_for_a_misspelt_accelerator(self):
         assert_refused(

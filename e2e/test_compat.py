@@ -42,6 +42,10 @@ CONFIG_FILES = {
     "drive.cfg": '[drive]\n  if = "none"\n  driver = "null-co"\n'
                  '  driver = "null-co"\n',
     "accel.cfg": '[accel]\n  accel = "kvm"\n  accel = "kvm"\n',
+    "global-no-property.cfg": '[global]\n  driver = "no-such-device"\n'
+                              '  value = "x"\n',
+    "global-no-driver.cfg": '[global]\n  property = "kernel-irqchip"\n'
+                            '  value = "x"\n',
 }
 
 COMMAND_LINES = [
@@ -58,6 +62,8 @@ COMMAND_LINES = [
     ["-readconfig", "{dir}/object-id.cfg"],
     ["-readconfig", "{dir}/drive.cfg"],
     ["-readconfig", "{dir}/accel.cfg"],
+    ["-readconfig", "{dir}/global-no-property.cfg"],
+    ["-readconfig", "{dir}/global-no-driver.cfg"],
     ["-machine", "none,dump-guest-core=on,dump-guest-core=off"],
     ["-machine", "dump-guest-core=on", "-machine", "dump-guest-core=off"],
     ["-accel", "qtest,thread=single"],

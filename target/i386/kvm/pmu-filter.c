@@ -32,14 +32,17 @@ static const struct {
  * KVM filters general-purpose and fixed counters separately, so a
  * filter that lists instructions retired but not fixed counter 0
  * leaves the guest a second way to count them (deny), or breaks
- * software that counts them on the fixed counter (allow).
+ * software that counts them on the fixed counter (allow).  Only the
+ * @nr_fixed counters that KVM gives guests matter.
  */
 static void warn_fixed_counter_mismatch(const char *id,
-                                        const struct kvm_pmu_event_filter *kf)
+                                        const struct kvm_pmu_event_filter *kf,
+                                        unsigned int nr_fixed)
 {
     const char *verb = kf->action == KVM_PMU_EVENT_ALLOW ? "allows" : "denies";
 
-    for (int i = 0; i < ARRAY_SIZE(fixed_counter_events); i++) {
+    for (int i = 0; i < ARRAY_SIZE(fixed_counter_events) && i < nr_fixed;
+         i++) {
         if (kvm_x86_pmu_filter_lists(kf, fixed_counter_events[i].select,
                                      fixed_counter_events[i].umask) &&
             !(kf->fixed_counter_bitmap & BIT(i))) {
@@ -163,33 +166,28 @@ static bool kvm_x86_pmu_filter_supported(KVMState *s, bool masked,
 }
 
 /*
- * KVM reports no fixed counters on AMD hosts, and none when it gives
- * guests no PMU: a bitmap then is most likely meant for another host.
+ * Filters that almost certainly do not do what their writer meant.
+ * KVM gives guests no fixed counters on AMD hosts, and none when it
+ * gives guests no PMU: a fixed-counter bitmap then is most likely
+ * meant for another host.
  */
-static void warn_fixed_counters_absent(KVMState *s, const char *id,
-                                       const struct kvm_pmu_event_filter *kf)
-{
-    if (kf->fixed_counter_bitmap &&
-        !(kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EDX) & 0x1f)) {
-        warn_report("PMU event filter '%s' lists fixed counters (bitmap "
-                    "0x%x), but KVM gives guests no fixed counters on this "
-                    "host", id, kf->fixed_counter_bitmap);
-    }
-}
-
-/* Filters that almost certainly do not do what their writer meant */
 static void warn_likely_mistakes(KVMState *s, const char *id,
                                  const struct kvm_pmu_event_filter *kf)
 {
+    unsigned int nr_fixed = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EDX) &
+                            0x1f;
+
     if (kf->action == KVM_PMU_EVENT_ALLOW &&
         kvm_x86_pmu_filter_only_excludes(kf)) {
         warn_report("PMU event filter '%s' allows no general-purpose event: "
                     "its entries only exclude events", id);
     }
-    if (is_host_cpu_intel()) {
-        warn_fixed_counter_mismatch(id, kf);
+    if (kf->fixed_counter_bitmap && !nr_fixed) {
+        warn_report("PMU event filter '%s' lists fixed counters (bitmap "
+                    "0x%x), but KVM gives guests no fixed counters on this "
+                    "host", id, kf->fixed_counter_bitmap);
     }
-    warn_fixed_counters_absent(s, id, kf);
+    warn_fixed_counter_mismatch(id, kf, nr_fixed);
 }
 
 /* Check and encode @filter, then hand it to KVM with one ioctl */
