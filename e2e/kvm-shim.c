@@ -21,6 +21,17 @@
  *                              without reaching the kernel, which would
  *                              drop or refuse those bits; it is logged
  *                              with R "emulated"
+ *   KVM_SHIM_PMU_LEAF=a,b,c,d  KVM_GET_SUPPORTED_CPUID reports CPUID leaf
+ *                              0xA as these four hex values (EAX to EDX),
+ *                              as on a host whose KVM gives guests an
+ *                              Intel architectural PMU; KVM_SET_MSRS and
+ *                              KVM_GET_MSRS then leave out the Intel PMU
+ *                              MSRs that QEMU programs for such a PMU,
+ *                              which a KVM without one refuses (reads
+ *                              give 0)
+ *   with KVM_SHIM_LOG, every KVM_SET_CPUID2 logs its leaf 0xA:
+ *                              "cpuid-0xa <hex bytes of EAX..EDX>"
+ *                                (zeros where QEMU leaves the leaf out)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -119,6 +130,108 @@ static int fail_filter_call(void)
            (!nth || atoi(nth) == calls);
 }
 
+/* The leaf 0xA of KVM_SHIM_PMU_LEAF in @regs; 0 if it is not set */
+static int fake_pmu_leaf(uint32_t regs[4])
+{
+    const char *leaf = getenv("KVM_SHIM_PMU_LEAF");
+
+    return leaf && sscanf(leaf, "%x,%x,%x,%x", &regs[0], &regs[1], &regs[2],
+                          &regs[3]) == 4;
+}
+
+static void report_pmu_leaf(struct kvm_cpuid2 *cpuid, uint32_t capacity)
+{
+    struct kvm_cpuid_entry2 *e = NULL;
+    uint32_t regs[4];
+
+    if (!fake_pmu_leaf(regs)) {
+        return;
+    }
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        if (cpuid->entries[i].function == 0xa) {
+            e = &cpuid->entries[i];
+        }
+    }
+    if (!e && cpuid->nent < capacity) {
+        e = &cpuid->entries[cpuid->nent++];
+        memset(e, 0, sizeof(*e));
+        e->function = 0xa;
+    }
+    if (e) {
+        e->eax = regs[0];
+        e->ebx = regs[1];
+        e->ecx = regs[2];
+        e->edx = regs[3];
+    }
+}
+
+static void log_pmu_leaf(const struct kvm_cpuid2 *cpuid)
+{
+    uint32_t regs[4] = { 0, 0, 0, 0 };
+
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+        if (e->function == 0xa && e->index == 0) {
+            regs[0] = e->eax;
+            regs[1] = e->ebx;
+            regs[2] = e->ecx;
+            regs[3] = e->edx;
+        }
+    }
+    log_line("cpuid-0xa", regs, sizeof(regs), "");
+}
+
+/* The MSRs of Intel's architectural PMU that QEMU saves and restores */
+static int intel_pmu_msr(uint32_t index)
+{
+    return (index >= 0xc1 && index <= 0xc8) ||         /* PMC0-7 */
+           (index >= 0x186 && index <= 0x18d) ||       /* PERFEVTSEL0-7 */
+           (index >= 0x309 && index <= 0x30f) ||       /* FIXED_CTR0-6 */
+           (index >= 0x38d && index <= 0x390) ||       /* FIXED_CTR_CTRL, */
+                                                       /* GLOBAL_* */
+           (index >= 0x4c1 && index <= 0x4c8);         /* A_PMC0-7 */
+}
+
+/*
+ * KVM_SET_MSRS or KVM_GET_MSRS of @msrs without the Intel PMU MSRs, as
+ * if KVM had taken them: returns how many entries of @msrs succeeded,
+ * counting the MSRs left out, which read as 0
+ */
+static int msrs_without_intel_pmu(int (*real_ioctl)(int, unsigned long,
+                                                    void *),
+                                  int fd, unsigned long request,
+                                  struct kvm_msrs *msrs)
+{
+    uint32_t n = msrs->nmsrs, kept = 0;
+    struct kvm_msrs *sub = calloc(1, sizeof(*sub) +
+                                  n * sizeof(sub->entries[0]));
+    uint32_t *where = calloc(n + 1, sizeof(*where));
+    int ret;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (!intel_pmu_msr(msrs->entries[i].index)) {
+            where[kept] = i;
+            sub->entries[kept++] = msrs->entries[i];
+        } else if (request == KVM_GET_MSRS) {
+            msrs->entries[i].data = 0;
+        }
+    }
+    sub->nmsrs = kept;
+    ret = kept ? real_ioctl(fd, request, sub) : 0;
+    if (ret >= 0) {
+        if (request == KVM_GET_MSRS) {
+            for (int i = 0; i < ret; i++) {
+                msrs->entries[where[i]].data = sub->entries[i].data;
+            }
+        }
+        ret = (uint32_t)ret == kept ? (int)n : (int)where[ret];
+    }
+    free(where);
+    free(sub);
+    return ret;
+}
+
 int ioctl(int fd, unsigned long request, ...)
 {
     static int (*real_ioctl)(int, unsigned long, void *);
@@ -162,6 +275,23 @@ int ioctl(int fd, unsigned long request, ...)
         log_line("filter", f, len, result);
         errno = err;
         return ret;
+    }
+    if (request == KVM_GET_SUPPORTED_CPUID) {
+        struct kvm_cpuid2 *cpuid = arg;
+        uint32_t capacity = cpuid->nent;
+        int ret = real_ioctl(fd, request, arg);
+
+        if (ret == 0) {
+            report_pmu_leaf(cpuid, capacity);
+        }
+        return ret;
+    }
+    if (request == KVM_SET_CPUID2) {
+        log_pmu_leaf(arg);
+    }
+    if ((request == KVM_SET_MSRS || request == KVM_GET_MSRS) &&
+        getenv("KVM_SHIM_PMU_LEAF")) {
+        return msrs_without_intel_pmu(real_ioctl, fd, request, arg);
     }
     if (request == KVM_RUN && !thread_ran) {
         thread_ran = 1;

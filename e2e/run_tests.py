@@ -21,8 +21,10 @@ def main():
     passed = result.testsRun - failed - skipped
     for test, reason in result.skipped:
         print("SKIP %s: %s" % (test.id(), reason))
+    import guest_view
     import kernel_filter
     print(kernel_filter.summary())
+    print(guest_view.summary())
     print("e2e: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.exit(1 if failed else 0)
 

@@ -29,7 +29,7 @@ E2E_MODULES=""
 export KPF_GUEST=$BUILD/demo/guest.elf
 if [ "${1:-}" = backport ]; then
     export QEMU=$OBJ/qemu-system-x86_64 KVM_SHIM=$BUILD/e2e/kvm-shim.so
-    E2E_MODULES="test_pmu_filter test_channels test_libvirt test_switch"
+    E2E_MODULES="test_pmu_filter test_channels test_libvirt test_switch test_cpuid"
     meson_suite "our unit tests" check-qjson test-keyval test-kvm-pmu-filter \
         test-kvm-x86-pmu-encode test-kvm-arm-pmu-encode
     meson_suite "our qtest" qtest-x86_64/kvm-pmu-filter-test
@@ -47,13 +47,14 @@ if [ "${1:-}" != backport ]; then
 fi
 export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
 if "$TOP/harness/kernel-filter.sh" &&
-   build_kvm_shim "$BUILD/e2e/kvm-shim.so"; then
+   build_kvm_shim "$BUILD/e2e/kvm-shim.so" &&
+   build_pmu_leaf "$BUILD/e2e/pmu-leaf"; then
     # shellcheck disable=SC2086
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \
         > "$BUILD/e2e/e2e.log" 2>&1
     read -r p f s < <(e2e_totals "$BUILD/e2e/e2e.log")
     count "$p" "$f" "$s" "end-to-end on /dev/kvm"
-    grep "^kernel filter code" "$BUILD/e2e/e2e.log"
+    grep -E "^(kernel filter code|guest view)" "$BUILD/e2e/e2e.log"
     grep "^pmu-policy " "$BUILD/e2e/e2e.log"
 else
     count 0 1 0 "end-to-end shim and kernel filter build"

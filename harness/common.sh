@@ -173,3 +173,22 @@ print_totals() {
     echo "$line"
     [ "$failed" -eq 0 ]
 }
+
+# build_pmu_leaf OUT: e2e/pmu-leaf.c linked with the CPUID leaf 0xA
+# computation of the build in $OBJ, as compiled for its unit test
+build_pmu_leaf() {
+    local encode
+    encode=$(ls "$OBJ"/tests/unit/test-kvm-x86-pmu-encode.p/*pmu-filter-encode.c.o 2>/dev/null)
+    [ -f "$encode" ] || {
+        echo "no unit test build of pmu-filter-encode.c in ${OBJ#"$TOP"/}" >&2
+        return 1
+    }
+    mkdir -p "$(dirname "$1")"
+    # shellcheck disable=SC2046
+    gcc -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -I"$OBJ" -I"$OBJ/qapi" \
+        -iquote "$SRC" -iquote "$SRC/include" \
+        -iquote "$SRC/host/include/x86_64" -iquote "$SRC/host/include/generic" \
+        -isystem "$SRC/linux-headers" -isystem "$OBJ/linux-headers" \
+        $(pkg-config --cflags glib-2.0) -o "$1" "$TOP/e2e/pmu-leaf.c" \
+        "$encode" "$OBJ/libqemuutil.a" $(pkg-config --libs glib-2.0) -lm
+}

@@ -15,7 +15,7 @@ FILES="arch/x86/kvm/pmu.c arch/x86/kvm/pmu.h arch/x86/kvm/vmx/pmu_intel.c
        arch/x86/kvm/svm/pmu.c arch/x86/include/asm/kvm_host.h
        arch/x86/include/asm/perf_event.h arch/x86/include/uapi/asm/kvm.h
        arch/arm64/kvm/pmu-emul.c include/uapi/linux/kvm.h
-       arch/arm64/include/uapi/asm/kvm.h"
+       arch/arm64/include/uapi/asm/kvm.h arch/x86/events/intel/core.c"
 # perf's event tables: a directory per CPU model and mapfile.csv
 TABLES=tools/perf/pmu-events/arch/x86
 

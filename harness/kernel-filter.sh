@@ -3,7 +3,8 @@
 # Build $BUILD/kernel-filter/kernel-filter: Linux's own PMU event filter
 # code, taken by name from Debian's newest linux source at test time
 # (harness/kernel-filter.py), for the end-to-end tests to judge every
-# filter QEMU installs by.
+# filter QEMU installs by; and perf-arch-events.json, how Linux's perf
+# in a guest reads CPUID leaf 0xA (harness/perf-arch-events.py).
 
 . "$(dirname "$0")/common.sh"
 
@@ -19,4 +20,8 @@ if ! cmp -s "$out/kernel-filter.c.new" "$out/kernel-filter.c" ||
             "$(cat "$tree/VERSION") (generated: ${out#$TOP/}/kernel-filter.c)"
 fi
 rm -f "$out/kernel-filter.c.new"
+python3 "$TOP/harness/perf-arch-events.py" "$tree" \
+        "$out/perf-arch-events.json" ||
+    die "cannot read perf's architectural events of Linux" \
+        "$(cat "$tree/VERSION")"
 echo "    kernel filter code: Linux $(cat "$tree/VERSION"), ${out#$TOP/}/kernel-filter"

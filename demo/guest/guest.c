@@ -116,6 +116,14 @@ static void put_dec(uint64_t v)
     puts_serial(&buf[i]);
 }
 
+static void put_hex32(uint32_t v)
+{
+    puts_serial("0x");
+    for (int shift = 28; shift >= 0; shift -= 4) {
+        putc_serial("0123456789abcdef"[(v >> shift) & 0xf]);
+    }
+}
+
 static void pad(int len, int width)
 {
     while (len++ < width) {
@@ -147,6 +155,31 @@ static bool wrmsr_safe(uint32_t msr, uint64_t value)
     asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
                  "d"((uint32_t)(value >> 32)));
     return !gp_faulted;
+}
+
+/*
+ * CPUID leaf 0xA as the guest reads it, whatever the vendor, for the
+ * tests: the architectural PMU, its events (EBX: set = unavailable)
+ * and fixed counters (EDX[4:0])
+ */
+static void report_leaf_0xa(void)
+{
+    uint32_t regs[4], max, b, c, d;
+    static const char *const names[] = { "eax", "ebx", "ecx", "edx" };
+
+    cpuid(0, &max, &b, &c, &d);
+    if (max < 0xa) {
+        return;
+    }
+    cpuid(0xa, &regs[0], &regs[1], &regs[2], &regs[3]);
+    puts_serial("cpuid 0xa:");
+    for (int i = 0; i < 4; i++) {
+        puts_serial(" ");
+        puts_serial(names[i]);
+        puts_serial("=");
+        put_hex32(regs[i]);
+    }
+    puts_serial("\n");
 }
 
 static void install_gp_handler(void)
@@ -420,6 +453,7 @@ void guest_main(const uint32_t *mbi)
         }
         run_fixed(&pmu);
     }
+    report_leaf_0xa();
     puts_serial("done\n");
     outb(DEBUG_EXIT_PORT, EXIT_DONE);
 }

@@ -265,6 +265,111 @@ static void test_only_excludes(void)
     }
 }
 
+/*
+ * CPUID leaf 0xA of a host whose KVM reports version 2, 8 counters of
+ * 48 bits, 7 architectural events and 3 fixed counters of 48 bits
+ */
+#define LEAF_EAX(version, nr_events) ((nr_events) << 24 | 48 << 16 | \
+                                      8 << 8 | (version))
+#define LEAF_EDX(nr_fixed) (48 << 5 | (nr_fixed))
+#define KVM_LEAF { LEAF_EAX(2, 7), 0, 0, LEAF_EDX(3) }
+
+typedef struct HideCase {
+    const char *what;
+    KvmPmuFilterAction action;
+    KVMPMUEvent events[3];
+    uint32_t nevents;
+    uint32_t fixed_counter_bitmap;
+    X86PMULeaf kvm;
+    X86PMULeaf guest;
+} HideCase;
+
+#define ALLOW KVM_PMU_FILTER_ACTION_ALLOW
+#define DENY KVM_PMU_FILTER_ACTION_DENY
+
+static void test_hide(void)
+{
+    const HideCase cases[] = {
+        { "no event denied", DENY, { }, 0, 0, KVM_LEAF, KVM_LEAF },
+        { "architectural allow-list", ALLOW,
+          { x86_default(0x3c, 0x00), x86_default(0xc0, 0x00),
+            x86_default(0x3c, 0x01) }, 3, 0x7,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0x78, 0, LEAF_EDX(3) } },
+        { "LLC deny-list", DENY, { masked(0x2e, 0x00, 0x00, false) }, 1, 0,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0x18, 0, LEAF_EDX(3) } },
+        { "LLC deny-list but misses", DENY,
+          { masked(0x2e, 0x00, 0x00, false), masked(0x2e, 0xff, 0x41, true) },
+          2, 0, KVM_LEAF, { LEAF_EAX(2, 7), 0x08, 0, LEAF_EDX(3) } },
+        { "raw deny-list", DENY, { raw(0xc5), raw(0x013c) }, 2, 0,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0x44, 0, LEAF_EDX(3) } },
+        { "raw allow-list of branches", ALLOW, { raw(0xc4) }, 1, 0,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0x5f, 0, LEAF_EDX(0) } },
+        { "allow-list of excludes", ALLOW,
+          { masked(0xc4, 0xff, 0x00, true), masked(0xc5, 0xff, 0x00, true) },
+          2, 0, KVM_LEAF, { LEAF_EAX(2, 7), 0x7f, 0, LEAF_EDX(0) } },
+        { "other umask", DENY, { x86_default(0xc0, 0x01) }, 1, 0,
+          KVM_LEAF, KVM_LEAF },
+        { "fixed counter 1 denied", DENY, { }, 0, 0x2,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0, 0, LEAF_EDX(1) } },
+        { "fixed counter 1 not allowed", ALLOW,
+          { masked(0x00, 0x00, 0x00, false) }, 1, 0x5,
+          KVM_LEAF, { LEAF_EAX(2, 7), 0x7f, 0, LEAF_EDX(1) } },
+        { "KVM's unavailable events stay", DENY, { }, 0, 0,
+          { LEAF_EAX(2, 7), 0x41, 0, LEAF_EDX(3) },
+          { LEAF_EAX(2, 7), 0x41, 0, LEAF_EDX(3) } },
+        { "topdown slots", ALLOW, { x86_default(0xc0, 0x00) }, 1, 0x1,
+          { LEAF_EAX(2, 8), 0, 0, LEAF_EDX(4) },
+          { LEAF_EAX(2, 8), 0xfd, 0, LEAF_EDX(1) } },
+        { "events QEMU does not know", DENY, { }, 0, 0,
+          { LEAF_EAX(2, 10), 0, 0, LEAF_EDX(3) },
+          { LEAF_EAX(2, 10), 0x300, 0, LEAF_EDX(3) } },
+        { "version 1 has no fixed counters", ALLOW, { raw(0xc0) }, 1, 0,
+          { LEAF_EAX(1, 7), 0, 0, 0 }, { LEAF_EAX(1, 7), 0x7d, 0, 0 } },
+        { "fixed counter bitmap in ECX", DENY, { }, 0, 0x12,
+          { LEAF_EAX(5, 7), 0, 0x3f, LEAF_EDX(4) },
+          { LEAF_EAX(5, 7), 0, 0x2d, LEAF_EDX(1) } },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        const HideCase *c = &cases[i];
+        g_autofree struct kvm_pmu_event_filter *kf =
+            kvm_x86_pmu_filter_encode(c->action, c->events, c->nevents,
+                                      c->fixed_counter_bitmap);
+        X86PMULeaf leaf = c->kvm;
+
+        g_test_message("%s", c->what);
+        kvm_x86_pmu_filter_hide(kf, &leaf);
+        g_assert_cmphex(leaf.eax, ==, c->guest.eax);
+        g_assert_cmphex(leaf.ebx, ==, c->guest.ebx);
+        g_assert_cmphex(leaf.ecx, ==, c->guest.ecx);
+        g_assert_cmphex(leaf.edx, ==, c->guest.edx);
+    }
+}
+
+static void test_leaf_fixed_counters(void)
+{
+    const X86PMULeaf v1 = { LEAF_EAX(1, 7), 0, 0x3, LEAF_EDX(3) };
+    const X86PMULeaf v2 = KVM_LEAF;
+    const X86PMULeaf none = { LEAF_EAX(2, 7), 0, 0, LEAF_EDX(0) };
+    const X86PMULeaf v5 = { LEAF_EAX(5, 7), 0, 0x24, LEAF_EDX(1) };
+
+    g_assert_cmphex(kvm_x86_pmu_leaf_fixed_counters(&v1), ==, 0);
+    g_assert_cmphex(kvm_x86_pmu_leaf_fixed_counters(&v2), ==, 0x7);
+    g_assert_cmphex(kvm_x86_pmu_leaf_fixed_counters(&none), ==, 0);
+    g_assert_cmphex(kvm_x86_pmu_leaf_fixed_counters(&v5), ==, 0x25);
+}
+
+static void test_filter_fixed_counters(void)
+{
+    g_autofree struct kvm_pmu_event_filter *allow =
+        kvm_x86_pmu_filter_encode(ALLOW, NULL, 0, 0x5);
+    g_autofree struct kvm_pmu_event_filter *deny =
+        kvm_x86_pmu_filter_encode(DENY, NULL, 0, 0x5);
+
+    g_assert_cmphex(kvm_x86_pmu_filter_fixed_counters(allow), ==, 0x5);
+    g_assert_cmphex(kvm_x86_pmu_filter_fixed_counters(deny), ==, 0xfffffffa);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -282,5 +387,10 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-x86-pmu-encode/lists", test_lists);
     g_test_add_func("/kvm-x86-pmu-encode/only-excludes",
                     test_only_excludes);
+    g_test_add_func("/kvm-x86-pmu-encode/hide", test_hide);
+    g_test_add_func("/kvm-x86-pmu-encode/leaf-fixed-counters",
+                    test_leaf_fixed_counters);
+    g_test_add_func("/kvm-x86-pmu-encode/filter-fixed-counters",
+                    test_filter_fixed_counters);
     return g_test_run();
 }

@@ -6,6 +6,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bitops.h"
 #include "pmu-filter.h"
 
 /* Event select bits 7:0 stay in place, bits 11:8 move to 35:32. */
@@ -147,4 +148,80 @@ bool kvm_x86_pmu_filter_only_excludes(const struct kvm_pmu_event_filter *kf)
         }
     }
     return kf->nevents;
+}
+
+/* The architectural events, by their bit in CPUID leaf 0xA's EBX */
+static const struct {
+    uint8_t select;
+    uint8_t umask;
+} arch_events[] = {
+    { 0x3c, 0x00 },     /* core cycles */
+    { 0xc0, 0x00 },     /* instructions retired */
+    { 0x3c, 0x01 },     /* reference cycles */
+    { 0x2e, 0x4f },     /* last level cache references */
+    { 0x2e, 0x41 },     /* last level cache misses */
+    { 0xc4, 0x00 },     /* branch instructions retired */
+    { 0xc5, 0x00 },     /* branch misses retired */
+    { 0xa4, 0x01 },     /* topdown slots */
+};
+
+static bool allows_event(const struct kvm_pmu_event_filter *kf,
+                         uint8_t select, uint8_t umask)
+{
+    return kvm_x86_pmu_filter_lists(kf, select, umask) ==
+           (kf->action == KVM_PMU_EVENT_ALLOW);
+}
+
+/* The fixed counters that @kf lets count, as a bitmap */
+uint32_t kvm_x86_pmu_filter_fixed_counters(
+    const struct kvm_pmu_event_filter *kf)
+{
+    return kf->action == KVM_PMU_EVENT_ALLOW ? kf->fixed_counter_bitmap
+                                             : ~kf->fixed_counter_bitmap;
+}
+
+/*
+ * The fixed counters that @leaf offers, as a bitmap: those below the
+ * count in EDX[4:0] and those that ECX lists (version 5 and later).
+ */
+uint32_t kvm_x86_pmu_leaf_fixed_counters(const X86PMULeaf *leaf)
+{
+    unsigned int count = leaf->edx & 0x1f;
+
+    if ((leaf->eax & 0xff) < 2) {
+        return 0;
+    }
+    return leaf->ecx | (BIT(count) - 1);
+}
+
+/*
+ * Adjust @leaf, CPUID leaf 0xA as KVM reports it, so that it offers the
+ * guest nothing that @kf denies.  EBX marks unavailable each
+ * architectural event that @kf denies, as KVM judges it by event select
+ * and unit mask, and each one that QEMU does not know, up to EAX's
+ * length of EBX.  EDX[4:0] counts the fixed counters from counter 0 up
+ * to the first one that @kf denies, and ECX loses those that it denies.
+ */
+void kvm_x86_pmu_filter_hide(const struct kvm_pmu_event_filter *kf,
+                             X86PMULeaf *leaf)
+{
+    unsigned int nr_events = MIN(leaf->eax >> 24, 32);
+    unsigned int nr_fixed = leaf->edx & 0x1f;
+    uint32_t fixed = kvm_x86_pmu_filter_fixed_counters(kf);
+    unsigned int allowed = 0;
+
+    for (unsigned int i = 0; i < nr_events; i++) {
+        if (i >= ARRAY_SIZE(arch_events) ||
+            !allows_event(kf, arch_events[i].select, arch_events[i].umask)) {
+            leaf->ebx |= BIT(i);
+        }
+    }
+    if ((leaf->eax & 0xff) < 2) {
+        return;
+    }
+    while (allowed < nr_fixed && (fixed & BIT(allowed))) {
+        allowed++;
+    }
+    leaf->edx = (leaf->edx & ~0x1f) | allowed;
+    leaf->ecx &= fixed;
 }

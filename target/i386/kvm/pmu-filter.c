@@ -54,6 +54,18 @@ static void warn_fixed_counter_mismatch(const char *id,
     }
 }
 
+/* @filter as KVM_SET_PMU_EVENT_FILTER takes it */
+static struct kvm_pmu_event_filter *encode_filter(KVMPMUFilter *filter)
+{
+    const KVMPMUEvent *events;
+    uint32_t nevents;
+
+    events = kvm_pmu_filter_get_events(filter, &nevents);
+    return kvm_x86_pmu_filter_encode(
+        kvm_pmu_filter_get_action(filter), events, nevents,
+        kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
+}
+
 /* Whether KVM gives guests a PMU at all (its enable_pmu parameter) */
 static bool kvm_x86_guests_have_pmu(KVMState *s)
 {
@@ -190,22 +202,119 @@ static void warn_likely_mistakes(KVMState *s, const char *id,
     warn_fixed_counter_mismatch(id, kf, nr_fixed);
 }
 
+/* CPUID leaf 0xA as KVM offers it to the VM's vCPUs */
+static X86PMULeaf kvm_leaf(KVMState *s)
+{
+    return (X86PMULeaf) {
+        .eax = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EAX),
+        .ebx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EBX),
+        .ecx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_ECX),
+        .edx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EDX),
+    };
+}
+
+/*
+ * Without a fixed-counter bitmap in CPUID, the guest can only be told
+ * of fixed counters 0 to N, so those above a denied one are hidden
+ * even where the filter allows them.
+ */
+static void warn_hidden_fixed_counters(const char *id,
+                                       const struct kvm_pmu_event_filter *kf,
+                                       const X86PMULeaf *kvm,
+                                       const X86PMULeaf *guest)
+{
+    uint32_t hidden = kvm_x86_pmu_leaf_fixed_counters(kvm) &
+                      ~kvm_x86_pmu_leaf_fixed_counters(guest) &
+                      kvm_x86_pmu_filter_fixed_counters(kf);
+
+    if (hidden) {
+        warn_report("PMU event filter '%s' denies fixed counter %u, so CPUID "
+                    "cannot tell the guest of the ones above it that the "
+                    "filter allows (bitmap 0x%x)", id, guest->edx & 0x1f,
+                    hidden);
+    }
+}
+
+/* @leaf, KVM's, as the PMU event filter of @s leaves it */
+static void hide_filtered(KVMState *s, X86PMULeaf *leaf)
+{
+    g_autofree struct kvm_pmu_event_filter *kf = encode_filter(s->pmu_filter);
+    const char *id = kvm_pmu_filter_get_id(s->pmu_filter);
+    const X86PMULeaf kvm = *leaf;
+
+    kvm_x86_pmu_filter_hide(kf, leaf);
+    warn_hidden_fixed_counters(id, kf, &kvm, leaf);
+    trace_kvm_x86_pmu_filter_cpuid(id, leaf->ebx, leaf->ecx, leaf->edx);
+}
+
+/*
+ * CPUID leaf 0xA of the vCPUs, unless pmu-filter-cpuid=off: as KVM
+ * reports it, without the architectural events and the fixed counters
+ * that the PMU event filter denies, so that the guest does not count
+ * them in vain.  KVM reports no architectural PMU on AMD hosts, which
+ * enumerate no events in CPUID.  The leaf follows the filter that the
+ * VM has when its first vCPU is created, if any; every vCPU, including
+ * those plugged in later, gets the same, since a vCPU's CPUID cannot
+ * change once it has run.
+ */
+void kvm_x86_pmu_filter_cpuid(uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
+                              uint32_t *edx)
+{
+    KVMState *s = kvm_state;
+    X86PMULeaf leaf = { *eax, *ebx, *ecx, *edx };
+
+    if (!s->pmu_filter_cpuid || !(leaf.eax & 0xff) || is_tdx_vm()) {
+        return;
+    }
+    if (!s->pmu_filter_leaf_known) {
+        if (s->pmu_filter) {
+            hide_filtered(s, &leaf);
+        }
+        memcpy(s->pmu_filter_leaf, &leaf, sizeof(s->pmu_filter_leaf));
+        s->pmu_filter_leaf_known = true;
+    }
+    *eax = s->pmu_filter_leaf[0];
+    *ebx = s->pmu_filter_leaf[1];
+    *ecx = s->pmu_filter_leaf[2];
+    *edx = s->pmu_filter_leaf[3];
+}
+
+/*
+ * A filter switched in while vCPUs exist leaves their CPUID as it is:
+ * say so when the filter would have given them another leaf 0xA.
+ */
+static void warn_cpuid_kept(KVMState *s, const char *id,
+                            const struct kvm_pmu_event_filter *kf)
+{
+    X86PMULeaf leaf = kvm_leaf(s);
+    const uint32_t *kept = s->pmu_filter_leaf;
+
+    if (!s->pmu_filter_leaf_known) {
+        return;
+    }
+    kvm_x86_pmu_filter_hide(kf, &leaf);
+    if (leaf.ebx != kept[1] || leaf.ecx != kept[2] || leaf.edx != kept[3]) {
+        warn_report("vCPUs keep CPUID leaf 0xA as they started with (EBX "
+                    "0x%x, ECX 0x%x, EDX 0x%x); PMU event filter '%s' "
+                    "would give them EBX 0x%x, ECX 0x%x, EDX 0x%x",
+                    kept[1], kept[2], kept[3], id, leaf.ebx, leaf.ecx,
+                    leaf.edx);
+    }
+}
+
 /* Check and encode @filter, then hand it to KVM with one ioctl */
 bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
                                  Error **errp)
 {
     ERRP_GUARD();
     const char *id = kvm_pmu_filter_get_id(filter);
+    g_autofree struct kvm_pmu_event_filter *kf = encode_filter(filter);
     const KVMPMUEvent *events;
-    g_autofree struct kvm_pmu_event_filter *kf = NULL;
     uint32_t nevents;
     unsigned int select_bits;
     int ret;
 
     events = kvm_pmu_filter_get_events(filter, &nevents);
-    kf = kvm_x86_pmu_filter_encode(
-        kvm_pmu_filter_get_action(filter), events, nevents,
-        kvm_pmu_filter_get_x86_fixed_counter_bitmap(filter));
     if (!kvm_x86_pmu_filter_supported(s, kf->flags, errp)) {
         return false;
     }
@@ -221,6 +330,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
         return false;
     }
     warn_likely_mistakes(s, id, kf);
+    warn_cpuid_kept(s, id, kf);
     return true;
 }
 
@@ -237,21 +347,16 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
 /* The digest of the filter installed in @s; false if there is none */
 static bool installed_digest(KVMState *s, KVMPMUFilterDigest *d)
 {
-    const KVMPMUEvent *events;
     g_autofree struct kvm_pmu_event_filter *kf = NULL;
     g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
     gsize len = sizeof(d->digest);
-    uint32_t nevents;
 
     if (!s->pmu_filter) {
         return false;
     }
-    events = kvm_pmu_filter_get_events(s->pmu_filter, &nevents);
-    kf = kvm_x86_pmu_filter_encode(
-        kvm_pmu_filter_get_action(s->pmu_filter), events, nevents,
-        kvm_pmu_filter_get_x86_fixed_counter_bitmap(s->pmu_filter));
+    kf = encode_filter(s->pmu_filter);
     g_checksum_update(sha, (const guchar *)kf,
-                      sizeof(*kf) + nevents * sizeof(kf->events[0]));
+                      sizeof(*kf) + kf->nevents * sizeof(kf->events[0]));
     g_checksum_get_digest(sha, d->digest, &len);
     pstrcpy((char *)d->id, sizeof(d->id),
             kvm_pmu_filter_get_id(s->pmu_filter));

@@ -27,4 +27,15 @@ bool kvm_x86_pmu_filter_lists(const struct kvm_pmu_event_filter *kf,
                               uint16_t select, uint8_t umask);
 bool kvm_x86_pmu_filter_only_excludes(const struct kvm_pmu_event_filter *kf);
 
+/* CPUID leaf 0xA: Intel's architectural PMU */
+typedef struct X86PMULeaf {
+    uint32_t eax, ebx, ecx, edx;
+} X86PMULeaf;
+
+void kvm_x86_pmu_filter_hide(const struct kvm_pmu_event_filter *kf,
+                             X86PMULeaf *leaf);
+uint32_t kvm_x86_pmu_filter_fixed_counters(
+    const struct kvm_pmu_event_filter *kf);
+uint32_t kvm_x86_pmu_leaf_fixed_counters(const X86PMULeaf *leaf);
+
 #endif

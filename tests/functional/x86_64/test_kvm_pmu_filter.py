@@ -11,6 +11,7 @@
 
 import json
 import os
+import re
 import tempfile
 import time
 
@@ -165,6 +166,68 @@ class KvmPmuFilter(QemuSystemTest):
         self.vm.add_args('-accel', 'kvm,pmu-filter=nosuch')
         self.assertIn("-accel kvm,pmu-filter=nosuch: there is no object "
                       "with ID 'nosuch'", self.launch_failure())
+
+    def require_architectural_pmu(self):
+        """KVM reports an architectural PMU in CPUID leaf 0xA on Intel
+        hosts whose KVM gives guests a PMU"""
+        with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
+            flags = cpuinfo.read()
+        if 'GenuineIntel' not in flags or ' arch_perfmon' not in flags:
+            self.skipTest('the host CPU has no architectural PMU')
+        try:
+            with open('/sys/module/kvm/parameters/enable_pmu',
+                      encoding='utf-8') as param:
+                if param.read().strip() != 'Y':
+                    self.skipTest('KVM gives guests no PMU')
+        except FileNotFoundError:
+            pass
+
+    def guest_leaf(self):
+        """EBX, ECX and EDX of the CPUID leaf 0xA that QEMU gave the vCPUs
+        of the shut-down VM, or None"""
+        match = re.search(r'kvm_x86_pmu_filter_cpuid filter f0: CPUID 0xA '
+                          r'ebx (0x\w+) ecx (0x\w+) edx (0x\w+)',
+                          self.vm.get_log())
+        return match and [int(reg, 16) for reg in match.groups()]
+
+    def test_cpuid_hides_denied(self):
+        self.require_architectural_pmu()
+        self.vm.add_args('-cpu', 'host,pmu=on', '-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.vm.shutdown()
+        ebx, _, edx = self.guest_leaf()
+        # instructions retired is architectural event 1; fixed counter 0
+        # is denied, so the guest is told of no fixed counter
+        self.assertTrue(ebx & 0x2)
+        self.assertEqual(edx & 0x1f, 0)
+
+    def test_cpuid_as_kvm_reports(self):
+        self.require_architectural_pmu()
+        self.vm.add_args('-cpu', 'host,pmu=on',
+                         '-accel', 'kvm,pmu-filter=f0,pmu-filter-cpuid=off',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.vm.shutdown()
+        self.assertIn('kvm_x86_pmu_filter_install filter f0',
+                      self.vm.get_log())
+        self.assertIsNone(self.guest_leaf())
+
+    def test_switch_keeps_cpuid(self):
+        self.require_architectural_pmu()
+        self.vm.add_args('-cpu', 'host,pmu=on', '-accel', 'kvm,pmu-filter=f0',
+                         '-object', json.dumps(FILTER))
+        self.vm.launch()
+        self.vm.qmp('cont')
+        other = dict(FILTER, id='f1', events=[])
+        self.assertEqual(self.vm.qmp('object-add', **other)['return'], {})
+        self.assertEqual(
+            self.vm.qmp('set-kvm-pmu-filter', id='f1')['return'], {})
+        self.vm.shutdown()
+        self.assertIn("vCPUs keep CPUID leaf 0xA as they started with",
+                      self.vm.get_log())
+        self.assertIn("PMU event filter 'f1' would give them",
+                      self.vm.get_log())
 
     def test_unused_filter_is_harmless(self):
         self.vm.add_args('-accel', 'kvm', '-object', json.dumps(FILTER))
