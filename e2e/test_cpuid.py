@@ -11,6 +11,7 @@ gives each vCPU; the demo guest prints the leaf it reads."""
 
 import json
 import os
+import platform
 import random
 import re
 import subprocess
@@ -19,8 +20,9 @@ import time
 import unittest
 
 import guest_view
+import kernel_filter
 from guest_view import VPMU_LEAF, Mismatch, judge, pmu_leaf
-from qemu_run import QEMU, SHIM, Run, skip_without_kvm
+from qemu_run import QEMU, SHIM, TOP, Run, skip_without_kvm
 from test_pmu_filter import (EXAMPLE_MASKED, EXAMPLE_RAW, GUEST, GUEST_DONE,
                              HOST_CPU, expected_bytes, filter_args)
 
@@ -221,61 +223,158 @@ class GuestLeaf(unittest.TestCase):
                       "that the filter allows (bitmap 0x4)", stderr)
 
 
-@skip_without_kvm
-@unittest.skipIf(guest_view.unavailable(), guest_view.unavailable())
-@unittest.skipUnless(SHIM, "KVM_SHIM= runs QEMU without the shim")
-class SwitchAndMigration(unittest.TestCase):
-    """A switch keeps the vCPUs' leaf; migration computes the same"""
+FAKE_KVM = os.environ.get("X86_FAKE_KVM",
+                          os.path.join(TOP, "build/e2e/x86-fake-kvm.so"))
 
-    def start(self, obj, *more):
-        run = Run(CPU + filter_args(obj) + ["-kernel", GUEST, "-serial",
-                                            "null"] + list(more),
-                  env=VPMU_ENV)
+
+def fake_unusable():
+    if platform.machine() != "x86_64":
+        return "the x86 stand-in for KVM runs on x86_64 hosts"
+    if not os.path.exists(FAKE_KVM):
+        return "%s is missing (make check builds it)" % FAKE_KVM
+    return guest_view.unavailable()
+
+
+class FakeRun(Run):
+    """QEMU on e2e/x86-fake-kvm.c, which answers as a KVM that gives
+    guests an Intel PMU (VPMU_LEAF) and refuses filters as kvm_intel"""
+
+    def shim_env(self):
+        return {"LD_PRELOAD": FAKE_KVM, "FAKE_KVM_LOG": self.log,
+                "FAKE_KVM_PMU_LEAF": VPMU_ENV["KVM_SHIM_PMU_LEAF"]}
+
+    def judge_filters(self):
+        for payload, ret in sorted(set(self.filter_results()), key=repr):
+            kernel_filter.check(payload, ret, "intel")
+
+    def leaves(self):
+        """The leaf 0xA of each vCPU, as QEMU gave it"""
+        return [tuple(int.from_bytes(data[i:i + 4], "little")
+                      for i in range(0, 16, 4))
+                for kind, data in self.records() if kind == "cpuid-0xa"]
+
+    def pmu_warnings(self):
+        return [line for line in self.warnings()
+                if "CPUID" in line or "PMU" in line]
+
+
+@unittest.skipIf(fake_unusable(), fake_unusable())
+class OnFakeKvm(unittest.TestCase):
+    """The leaf each vCPU gets from QEMU, on a stand-in for KVM, which
+    this host need not have: at start, for vCPUs plugged in later,
+    across a switch and across a migration"""
+
+    def start(self, args, env=None):
+        run = FakeRun(CPU + ["-S"] + args, env=env)
         self.addCleanup(run.__exit__, None, None, None)
         return run, run.connect()
 
+    def leaves_of(self, args, env=None):
+        run, _ = self.start(args, env)
+        run.stop()
+        return run.leaves(), run
+
+    def test_leaf_per_filter(self):
+        for what, obj, want in EXAMPLES:
+            leaves, _ = self.leaves_of(filter_args(obj) + ["-smp", "2"])
+            print("\n%-40s vCPUs got %s" % (what + ":", leaf_str(want)),
+                  end="")
+            self.assertEqual(leaves, [want, want], what)
+            judge(expected_bytes(obj), VPMU_LEAF, leaves[0], what)
+
+    def test_as_kvm_reports(self):
+        off = filter_args(LLC_DENY)
+        off[1] += ",pmu-filter-cpuid=off"
+        for args in (off, ["-accel", "kvm"]):
+            leaves, _ = self.leaves_of(args)
+            self.assertEqual(leaves, [VPMU_LEAF], args)
+
+    def test_no_architectural_pmu(self):
+        """As on AMD hosts, and with pmu=off: nothing to hide"""
+        zero = (0, 0, 0, 0)
+        leaves, _ = self.leaves_of(filter_args(LLC_DENY),
+                                   env={"FAKE_KVM_PMU_LEAF": "0,0,0,0"})
+        self.assertEqual(leaves, [zero])
+        run, _ = self.start(["-cpu", HOST_CPU + ",pmu=off"] +
+                            filter_args(LLC_DENY))
+        run.stop()
+        self.assertEqual(run.leaves(), [zero])
+
+    def test_hidden_fixed_counter_warned(self):
+        obj = filter_object("allow", [default(0xc0, 0)], bitmap=0x5)
+        leaves, run = self.leaves_of(filter_args(obj))
+        self.assertEqual(leaves[0][3] & 0x1f, 1)
+        self.assertEqual(run.pmu_warnings(), [
+            "qemu-system-x86_64: warning: PMU event filter 'f0' denies "
+            "fixed counter 1, so CPUID cannot tell the guest of the ones "
+            "above it that the filter allows (bitmap 0x4)"])
+
     def test_switch_keeps_leaf(self):
-        run, qmp = self.start(LLC_DENY)
-        self.assertTrue(run.wait_for_guest(), "the guest never ran")
-        same = dict(LLC_BUT_MISSES, id="f1",
+        run, qmp = self.start(filter_args(LLC_DENY) +
+                              ["-smp", "1,maxcpus=2,sockets=2"])
+        self.assertIn("return", qmp.cmd("cont"))
+        self.assertTrue(run.wait_for_guest(), "the vCPU never ran")
+        same = dict(LLC_DENY, id="f1",
                     events=LLC_DENY["events"] + [masked(0x2e, 0xff, 0x42)])
         other = dict(ARCH_ALLOW, id="f2")
         for obj in (same, other):
             self.assertIn("return", qmp.cmd("object-add", **obj))
             self.assertEqual(qmp.cmd("set-kvm-pmu-filter", id=obj["id"]),
                              {"return": {}})
+        self.assertIn("return", qmp.cmd(
+            "device_add", driver="host-x86_64-cpu", id="cpu1",
+            **{"socket-id": 1, "core-id": 0, "thread-id": 0}))
         run.stop()
-        self.assertEqual(run.warnings(), [
-            "qemu-system-x86_64: warning: vCPUs keep CPUID leaf 0xA as they "
+        # warned by the monitor command, without the program's name
+        self.assertEqual(run.pmu_warnings(), [
+            "warning: vCPUs keep CPUID leaf 0xA as they "
             "started with (EBX 0x18, ECX 0x0, EDX 0x603); PMU event filter "
             "'f2' would give them EBX 0x78, ECX 0x0, EDX 0x603"],
             run.stderr)
-        self.assertEqual(shim_leaves_of(run), [(0x07300802, 0x18, 0, 0x603)])
+        llc = (0x07300802, 0x18, 0, 0x603)
+        self.assertEqual(run.leaves(), [llc, llc])
 
     def test_migration_same_leaf(self):
         sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
-        dest, dqmp = self.start(LLC_DENY, "-incoming", "unix:" + sock)
-        source, sqmp = self.start(LLC_DENY)
-        self.assertTrue(source.wait_for_guest(), "the guest never ran")
+        dest, dqmp = self.start(filter_args(dict(LLC_DENY, id="f1"),
+                                            fid="f1") +
+                                ["-incoming", "unix:" + sock])
+        source, sqmp = self.start(filter_args(LLC_DENY))
         self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
         deadline = time.time() + 30
         while (sqmp.cmd("query-migrate")["return"].get("status")
                not in ("completed", "failed") and time.time() < deadline):
             time.sleep(0.05)
         self.assertEqual(sqmp.cmd("query-migrate")["return"]["status"],
-                         "completed")
-        self.assertTrue(dqmp.cmd("query-status")["return"]["running"])
+                         "completed", source.stderr)
         source.stop()
         dest.stop()
-        want = [(0x07300802, 0x18, 0, 0x603)]
-        self.assertEqual(shim_leaves_of(source), want)
-        self.assertEqual(shim_leaves_of(dest), want)
+        llc = (0x07300802, 0x18, 0, 0x603)
+        self.assertEqual(source.leaves(), [llc])
+        self.assertEqual(dest.leaves(), [llc])
 
-
-def shim_leaves_of(run):
-    return [tuple(int.from_bytes(data[i:i + 4], "little")
-                  for i in range(0, 16, 4))
-            for kind, data in run.records() if kind == "cpuid-0xa"]
+    def test_migration_after_switch(self):
+        """The destination gets the leaf of the filter it starts with"""
+        sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
+        dest, _ = self.start(filter_args(dict(ARCH_ALLOW, id="f2"),
+                                         fid="f2") +
+                             ["-incoming", "unix:" + sock])
+        source, sqmp = self.start(filter_args(LLC_DENY))
+        self.assertIn("return", sqmp.cmd("object-add",
+                                         **dict(ARCH_ALLOW, id="f2")))
+        self.assertEqual(sqmp.cmd("set-kvm-pmu-filter", id="f2"),
+                         {"return": {}})
+        self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
+        deadline = time.time() + 30
+        while (sqmp.cmd("query-migrate")["return"].get("status")
+               not in ("completed", "failed") and time.time() < deadline):
+            time.sleep(0.05)
+        self.assertEqual(sqmp.cmd("query-migrate")["return"]["status"],
+                         "completed", source.stderr)
+        source.stop()
+        dest.stop()
+        self.assertEqual(source.leaves(), [(0x07300802, 0x18, 0, 0x603)])
+        self.assertEqual(dest.leaves(), [(0x07300802, 0x78, 0, 0x603)])
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ fi
 export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
 if "$TOP/harness/kernel-filter.sh" &&
    build_kvm_shim "$BUILD/e2e/kvm-shim.so" &&
+   build_x86_fake_kvm "$BUILD/e2e/x86-fake-kvm.so" &&
    build_pmu_leaf "$BUILD/e2e/pmu-leaf"; then
     # shellcheck disable=SC2086
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \

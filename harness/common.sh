@@ -192,3 +192,10 @@ build_pmu_leaf() {
         $(pkg-config --cflags glib-2.0) -o "$1" "$TOP/e2e/pmu-leaf.c" \
         "$encode" "$OBJ/libqemuutil.a" $(pkg-config --libs glib-2.0) -lm
 }
+
+# build_x86_fake_kvm OUT: e2e/x86-fake-kvm.c, a stand-in for x86 KVM
+build_x86_fake_kvm() {
+    mkdir -p "$(dirname "$1")"
+    gcc -shared -fPIC -O2 -Wall -Werror -I"$SRC/linux-headers" \
+        -I"$OBJ/linux-headers" -o "$1" "$TOP/e2e/x86-fake-kvm.c" -ldl
+}

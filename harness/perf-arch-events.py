@@ -59,8 +59,9 @@ def main():
                       initializer(core, "intel_arch_events_map"))
     if not arch:
         die("intel_arch_events_map lists no event")
-    encodings = dict(re.findall(r"\[(PERF_COUNT_HW_\w+)\]\s*=\s*(0x[0-9a-fA-F]+)",
-                                initializer(core, "intel_perfmon_event_map")))
+    encodings = dict(re.findall(
+        r"\[(PERF_COUNT_HW_\w+)\]\s*=\s*(0x[0-9a-fA-F]+)",
+        initializer(core, "intel_perfmon_event_map")))
     quirk = function_body(core, "intel_arch_events_quirk")
     if ("for_each_set_bit(bit, x86_pmu.events_mask, "
             "ARRAY_SIZE(intel_arch_events_map))" not in quirk or
