@@ -334,47 +334,96 @@ class OnFakeKvm(unittest.TestCase):
         llc = (0x07300802, 0x18, 0, 0x603)
         self.assertEqual(run.leaves(), [llc, llc])
 
-    def test_migration_same_leaf(self):
+    def migrate(self, source_args, dest_args, switch_to=None):
+        """Migrate from a VM with @source_args to one with @dest_args,
+        optionally after a switch; return (status, source, destination)"""
         sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
-        dest, dqmp = self.start(filter_args(dict(LLC_DENY, id="f1"),
-                                            fid="f1") +
-                                ["-incoming", "unix:" + sock])
-        source, sqmp = self.start(filter_args(LLC_DENY))
+        dest, dqmp = self.start(dest_args + ["-incoming", "defer"])
+        self.assertIn("return", dqmp.cmd("migrate-incoming",
+                                         uri="unix:" + sock,
+                                         **{"exit-on-error": False}))
+        source, sqmp = self.start(source_args)
+        if switch_to:
+            self.assertIn("return", sqmp.cmd("object-add", **switch_to))
+            self.assertEqual(sqmp.cmd("set-kvm-pmu-filter",
+                                      id=switch_to["id"]), {"return": {}})
         self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
         deadline = time.time() + 30
         while (sqmp.cmd("query-migrate")["return"].get("status")
                not in ("completed", "failed") and time.time() < deadline):
             time.sleep(0.05)
-        self.assertEqual(sqmp.cmd("query-migrate")["return"]["status"],
-                         "completed", source.stderr)
+        status = sqmp.cmd("query-migrate")["return"]["status"]
+        while True:
+            info = dqmp.cmd("query-migrate")["return"]
+            if (info.get("status") in ("completed", "failed") or
+                    time.time() > deadline):
+                break
+            time.sleep(0.05)
+        if info.get("status") == "failed":
+            status = "failed"
+        self.dest_error = info.get("error-desc", "")
         source.stop()
         dest.stop()
+        return status, source, dest
+
+    def assert_refused(self, status, dest, message):
+        """The destination refused, with @message in its one error"""
+        self.assertEqual(status, "failed")
+        self.assertTrue(message in self.dest_error or
+                        any(message in line for line in dest.error_lines()),
+                        (self.dest_error, dest.stderr))
+
+    def test_migration_same_leaf(self):
+        status, source, dest = self.migrate(
+            filter_args(LLC_DENY), filter_args(dict(LLC_DENY, id="f1"),
+                                               fid="f1"))
+        self.assertEqual(status, "completed", source.stderr)
         llc = (0x07300802, 0x18, 0, 0x603)
         self.assertEqual(source.leaves(), [llc])
         self.assertEqual(dest.leaves(), [llc])
 
-    def test_migration_after_switch(self):
-        """The destination gets the leaf of the filter it starts with"""
-        sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
-        dest, _ = self.start(filter_args(dict(ARCH_ALLOW, id="f2"),
-                                         fid="f2") +
-                             ["-incoming", "unix:" + sock])
-        source, sqmp = self.start(filter_args(LLC_DENY))
-        self.assertIn("return", sqmp.cmd("object-add",
-                                         **dict(ARCH_ALLOW, id="f2")))
-        self.assertEqual(sqmp.cmd("set-kvm-pmu-filter", id="f2"),
-                         {"return": {}})
-        self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
-        deadline = time.time() + 30
-        while (sqmp.cmd("query-migrate")["return"].get("status")
-               not in ("completed", "failed") and time.time() < deadline):
-            time.sleep(0.05)
-        self.assertEqual(sqmp.cmd("query-migrate")["return"]["status"],
-                         "completed", source.stderr)
-        source.stop()
-        dest.stop()
-        self.assertEqual(source.leaves(), [(0x07300802, 0x18, 0, 0x603)])
-        self.assertEqual(dest.leaves(), [(0x07300802, 0x78, 0, 0x603)])
+    def test_migration_after_switch_refused(self):
+        """The guest would see its leaf change, its fixed counters too"""
+        allow = dict(ARCH_ALLOW, id="f2", **{"x86-fixed-counter":
+                                             {"bitmap": "0x1"}})
+        status, source, dest = self.migrate(
+            filter_args(LLC_DENY), filter_args(allow, fid="f2"),
+            switch_to=allow)
+        self.assert_refused(status, dest,
+                            "CPUID leaf 0xA of the migration source's vCPUs "
+                            "(EAX 0x7300802, EBX 0x18, ECX 0x0, EDX 0x603) "
+                            "differs from this destination's (EAX 0x7300802, "
+                            "EBX 0x78, ECX 0x0, EDX 0x601)")
+
+    def test_migration_pmu_filter_cpuid_differs_refused(self):
+        off = filter_args(LLC_DENY)
+        off[1] += ",pmu-filter-cpuid=off"
+        for source_args, dest_args in ((off, filter_args(LLC_DENY)),
+                                       (filter_args(LLC_DENY), off)):
+            status, _, dest = self.migrate(source_args, dest_args)
+            self.assert_refused(status, dest, "CPUID leaf 0xA of the "
+                                "migration source's vCPUs")
+
+    def test_migration_without_filter_to_hiding_filter_refused(self):
+        status, _, dest = self.migrate(["-accel", "kvm"],
+                                       filter_args(LLC_DENY))
+        self.assert_refused(status, dest,
+                            "the migration source has no PMU event filter, "
+                            "so its vCPUs have CPUID leaf 0xA as KVM reports "
+                            "it, part of which the PMU event filter of this "
+                            "VM hides")
+
+    def test_migration_without_filter_to_unhiding_filter(self):
+        off = filter_args(LLC_DENY)
+        off[1] += ",pmu-filter-cpuid=off"
+        for dest_args in (off, filter_args(EXAMPLE_OTHER_UMASK)):
+            status, source, dest = self.migrate(["-accel", "kvm"], dest_args)
+            self.assertEqual(status, "completed", dest.stderr)
+            self.assertEqual(dest.leaves(), [VPMU_LEAF])
+
+
+# A deny-list that denies no architectural event
+EXAMPLE_OTHER_UMASK = filter_object("deny", [default(0xc0, 0x01)])
 
 
 if __name__ == "__main__":

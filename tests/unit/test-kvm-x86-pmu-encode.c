@@ -6,6 +6,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bitops.h"
 #include "target/i386/kvm/pmu-filter.h"
 
 static KVMPMUEvent raw(uint64_t code)
@@ -320,9 +321,13 @@ static void test_hide(void)
         { "topdown slots", ALLOW, { x86_default(0xc0, 0x00) }, 1, 0x1,
           { LEAF_EAX(2, 8), 0, 0, LEAF_EDX(4) },
           { LEAF_EAX(2, 8), 0xfd, 0, LEAF_EDX(1) } },
+        { "topdown and LBR events", DENY,
+          { x86_default(0xa4, 0x02), x86_default(0xe4, 0x01) }, 2, 0,
+          { LEAF_EAX(2, 13), 0, 0, LEAF_EDX(3) },
+          { LEAF_EAX(2, 13), 0x1100, 0, LEAF_EDX(3) } },
         { "events QEMU does not know", DENY, { }, 0, 0,
-          { LEAF_EAX(2, 10), 0, 0, LEAF_EDX(3) },
-          { LEAF_EAX(2, 10), 0x300, 0, LEAF_EDX(3) } },
+          { LEAF_EAX(2, 15), 0, 0, LEAF_EDX(3) },
+          { LEAF_EAX(2, 15), 0x6000, 0, LEAF_EDX(3) } },
         { "version 1 has no fixed counters", ALLOW, { raw(0xc0) }, 1, 0,
           { LEAF_EAX(1, 7), 0, 0, 0 }, { LEAF_EAX(1, 7), 0x7d, 0, 0 } },
         { "fixed counter bitmap in ECX", DENY, { }, 0, 0x12,
@@ -343,6 +348,44 @@ static void test_hide(void)
         g_assert_cmphex(leaf.ebx, ==, c->guest.ebx);
         g_assert_cmphex(leaf.ecx, ==, c->guest.ecx);
         g_assert_cmphex(leaf.edx, ==, c->guest.edx);
+    }
+}
+
+/* Each architectural event, alone in a filter of each format */
+static void test_hide_each_event(void)
+{
+    static const struct {
+        uint8_t select, umask;
+    } arch[] = {
+        { 0x3c, 0x00 }, { 0xc0, 0x00 }, { 0x3c, 0x01 }, { 0x2e, 0x4f },
+        { 0x2e, 0x41 }, { 0xc4, 0x00 }, { 0xc5, 0x00 }, { 0xa4, 0x01 },
+        { 0xa4, 0x02 }, { 0x73, 0x00 }, { 0x9c, 0x01 }, { 0xc2, 0x02 },
+        { 0xe4, 0x01 },
+    };
+    const X86PMULeaf kvm = { LEAF_EAX(2, 13), 0, 0, LEAF_EDX(3) };
+
+    for (size_t i = 0; i < ARRAY_SIZE(arch); i++) {
+        const KVMPMUEvent formats[] = {
+            raw(arch[i].select | arch[i].umask << 8),
+            x86_default(arch[i].select, arch[i].umask),
+            masked(arch[i].select, 0xff, arch[i].umask, false),
+        };
+
+        for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
+            g_autofree struct kvm_pmu_event_filter *deny =
+                kvm_x86_pmu_filter_encode(DENY, &formats[f], 1, 0);
+            g_autofree struct kvm_pmu_event_filter *allow =
+                kvm_x86_pmu_filter_encode(ALLOW, &formats[f], 1, 0x7);
+            X86PMULeaf denied = kvm, allowed = kvm;
+
+            g_test_message("event %zu, format %zu", i, f);
+            kvm_x86_pmu_filter_hide(deny, &denied);
+            kvm_x86_pmu_filter_hide(allow, &allowed);
+            g_assert_cmphex(denied.ebx, ==, BIT(i));
+            g_assert_cmphex(allowed.ebx, ==, 0x1fff & ~BIT(i));
+            g_assert_cmphex(denied.edx, ==, kvm.edx);
+            g_assert_cmphex(allowed.edx, ==, kvm.edx);
+        }
     }
 }
 
@@ -388,6 +431,8 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm-x86-pmu-encode/only-excludes",
                     test_only_excludes);
     g_test_add_func("/kvm-x86-pmu-encode/hide", test_hide);
+    g_test_add_func("/kvm-x86-pmu-encode/hide-each-event",
+                    test_hide_each_event);
     g_test_add_func("/kvm-x86-pmu-encode/leaf-fixed-counters",
                     test_leaf_fixed_counters);
     g_test_add_func("/kvm-x86-pmu-encode/filter-fixed-counters",

@@ -163,6 +163,11 @@ static const struct {
     { 0xc4, 0x00 },     /* branch instructions retired */
     { 0xc5, 0x00 },     /* branch misses retired */
     { 0xa4, 0x01 },     /* topdown slots */
+    { 0xa4, 0x02 },     /* topdown backend bound */
+    { 0x73, 0x00 },     /* topdown bad speculation */
+    { 0x9c, 0x01 },     /* topdown frontend bound */
+    { 0xc2, 0x02 },     /* topdown retiring */
+    { 0xe4, 0x01 },     /* LBR inserts */
 };
 
 static bool allows_event(const struct kvm_pmu_event_filter *kf,

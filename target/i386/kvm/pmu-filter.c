@@ -202,17 +202,6 @@ static void warn_likely_mistakes(KVMState *s, const char *id,
     warn_fixed_counter_mismatch(id, kf, nr_fixed);
 }
 
-/* CPUID leaf 0xA as KVM offers it to the VM's vCPUs */
-static X86PMULeaf kvm_leaf(KVMState *s)
-{
-    return (X86PMULeaf) {
-        .eax = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EAX),
-        .ebx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EBX),
-        .ecx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_ECX),
-        .edx = kvm_arch_get_supported_cpuid(s, 0xa, 0, R_EDX),
-    };
-}
-
 /*
  * Without a fixed-counter bitmap in CPUID, the guest can only be told
  * of fixed counters 0 to N, so those above a denied one are hidden
@@ -235,6 +224,38 @@ static void warn_hidden_fixed_counters(const char *id,
     }
 }
 
+/* The architectural event that each fixed counter counts: its EBX bit */
+static const unsigned int fixed_counter_events_bit[] = { 1, 0, 2, 7 };
+
+/*
+ * EBX says which events the guest may count, not on which counters: an
+ * event that the filter denies on general-purpose counters is marked
+ * unavailable, and the guest's perf then does not count it on the fixed
+ * counter that the filter allows either.
+ */
+static void warn_unused_fixed_counters(const char *id,
+                                       const struct kvm_pmu_event_filter *kf,
+                                       const X86PMULeaf *kvm,
+                                       const X86PMULeaf *guest)
+{
+    uint32_t offered = kvm_x86_pmu_leaf_fixed_counters(guest) &
+                       kvm_x86_pmu_filter_fixed_counters(kf);
+    uint32_t unused = 0;
+
+    for (int i = 0; i < ARRAY_SIZE(fixed_counter_events_bit); i++) {
+        if ((offered & BIT(i)) &&
+            (guest->ebx & ~kvm->ebx & BIT(fixed_counter_events_bit[i]))) {
+            unused |= BIT(i);
+        }
+    }
+    if (unused) {
+        warn_report("PMU event filter '%s' allows fixed counters (bitmap "
+                    "0x%x) whose events it denies on general-purpose "
+                    "counters, so CPUID marks those events unavailable",
+                    id, unused);
+    }
+}
+
 /* @leaf, KVM's, as the PMU event filter of @s leaves it */
 static void hide_filtered(KVMState *s, X86PMULeaf *leaf)
 {
@@ -244,39 +265,42 @@ static void hide_filtered(KVMState *s, X86PMULeaf *leaf)
 
     kvm_x86_pmu_filter_hide(kf, leaf);
     warn_hidden_fixed_counters(id, kf, &kvm, leaf);
+    warn_unused_fixed_counters(id, kf, &kvm, leaf);
     trace_kvm_x86_pmu_filter_cpuid(id, leaf->ebx, leaf->ecx, leaf->edx);
 }
 
 /*
- * CPUID leaf 0xA of the vCPUs, unless pmu-filter-cpuid=off: as KVM
- * reports it, without the architectural events and the fixed counters
- * that the PMU event filter denies, so that the guest does not count
- * them in vain.  KVM reports no architectural PMU on AMD hosts, which
- * enumerate no events in CPUID.  The leaf follows the filter that the
- * VM has when its first vCPU is created, if any; every vCPU, including
- * those plugged in later, gets the same, since a vCPU's CPUID cannot
- * change once it has run.
+ * CPUID leaf 0xA of the vCPUs: as KVM reports it, but for a VM with a
+ * PMU event filter and pmu-filter-cpuid=on, without the architectural
+ * events and the fixed counters that the filter denies, so that the
+ * guest does not count them in vain.  KVM reports no architectural PMU
+ * on AMD hosts, which enumerate no events in CPUID.  The leaf follows
+ * the filter that the VM has when its first vCPU is created, if any;
+ * every vCPU, including those plugged in later, gets the same, since a
+ * vCPU's CPUID cannot change once it has run.  Both leaves are kept.
  */
 void kvm_x86_pmu_filter_cpuid(uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
                               uint32_t *edx)
 {
     KVMState *s = kvm_state;
     X86PMULeaf leaf = { *eax, *ebx, *ecx, *edx };
+    X86PMULeaves *leaves = s->pmu_filter_leaves;
 
-    if (!s->pmu_filter_cpuid || !(leaf.eax & 0xff) || is_tdx_vm()) {
+    if (!(leaf.eax & 0xff) || is_tdx_vm()) {
         return;
     }
-    if (!s->pmu_filter_leaf_known) {
-        if (s->pmu_filter) {
+    if (!leaves) {
+        leaves = s->pmu_filter_leaves = g_new(X86PMULeaves, 1);
+        leaves->kvm = leaf;
+        if (s->pmu_filter && s->pmu_filter_cpuid) {
             hide_filtered(s, &leaf);
         }
-        memcpy(s->pmu_filter_leaf, &leaf, sizeof(s->pmu_filter_leaf));
-        s->pmu_filter_leaf_known = true;
+        leaves->vcpus = leaf;
     }
-    *eax = s->pmu_filter_leaf[0];
-    *ebx = s->pmu_filter_leaf[1];
-    *ecx = s->pmu_filter_leaf[2];
-    *edx = s->pmu_filter_leaf[3];
+    *eax = leaves->vcpus.eax;
+    *ebx = leaves->vcpus.ebx;
+    *ecx = leaves->vcpus.ecx;
+    *edx = leaves->vcpus.edx;
 }
 
 /*
@@ -286,18 +310,22 @@ void kvm_x86_pmu_filter_cpuid(uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
 static void warn_cpuid_kept(KVMState *s, const char *id,
                             const struct kvm_pmu_event_filter *kf)
 {
-    X86PMULeaf leaf = kvm_leaf(s);
-    const uint32_t *kept = s->pmu_filter_leaf;
+    const X86PMULeaves *leaves = s->pmu_filter_leaves;
+    const X86PMULeaf *kept;
+    X86PMULeaf leaf;
 
-    if (!s->pmu_filter_leaf_known) {
+    if (!leaves || !s->pmu_filter_cpuid) {
         return;
     }
+    kept = &leaves->vcpus;
+    leaf = leaves->kvm;
     kvm_x86_pmu_filter_hide(kf, &leaf);
-    if (leaf.ebx != kept[1] || leaf.ecx != kept[2] || leaf.edx != kept[3]) {
+    if (leaf.ebx != kept->ebx || leaf.ecx != kept->ecx ||
+        leaf.edx != kept->edx) {
         warn_report("vCPUs keep CPUID leaf 0xA as they started with (EBX "
                     "0x%x, ECX 0x%x, EDX 0x%x); PMU event filter '%s' "
                     "would give them EBX 0x%x, ECX 0x%x, EDX 0x%x",
-                    kept[1], kept[2], kept[3], id, leaf.ebx, leaf.ecx,
+                    kept->ebx, kept->ecx, kept->edx, id, leaf.ebx, leaf.ecx,
                     leaf.edx);
     }
 }
@@ -338,7 +366,9 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
  * Migration: a VM with a filter sends a digest of the filter as KVM has
  * it (action, flags, fixed-counter bitmap and events), and the
  * destination refuses the migration unless it has installed a filter
- * with the same digest.  A VM without a filter sends nothing, so it
+ * with the same digest.  It also sends the CPUID leaf 0xA of its vCPUs,
+ * which the destination's must have: the guest cannot see it change,
+ * and the state of its counters fits the counters that it had.  A VM without a filter sends nothing, so it
  * migrates as it always did.  The ID is sent only for error messages,
  * in a buffer of fixed size, so that nothing in the stream decides
  * how much QEMU allocates; what the stream holds is printed escaped.
@@ -363,6 +393,19 @@ static bool installed_digest(KVMState *s, KVMPMUFilterDigest *d)
     return true;
 }
 
+/* The vCPUs' leaf 0xA, zeros if they have no architectural PMU */
+static void vcpus_leaf(KVMState *s, uint32_t regs[4])
+{
+    const X86PMULeaves *leaves = s->pmu_filter_leaves;
+    const X86PMULeaf none = { };
+    const X86PMULeaf *leaf = leaves ? &leaves->vcpus : &none;
+
+    regs[0] = leaf->eax;
+    regs[1] = leaf->ebx;
+    regs[2] = leaf->ecx;
+    regs[3] = leaf->edx;
+}
+
 static KVMState *digest_owner(void *opaque)
 {
     return container_of(opaque, KVMState, pmu_filter_migration);
@@ -375,16 +418,39 @@ static bool pmu_filter_needed(void *opaque)
 
 static bool pmu_filter_pre_save(void *opaque, Error **errp)
 {
-    if (!installed_digest(digest_owner(opaque), opaque)) {
+    KVMPMUFilterDigest *d = opaque;
+
+    if (!installed_digest(digest_owner(opaque), d)) {
         error_setg(errp, "no PMU event filter to migrate");
         return false;
     }
+    vcpus_leaf(digest_owner(opaque), d->cpuid_0xa);
     return true;
 }
 
 static bool pmu_filter_pre_load(void *opaque, Error **errp)
 {
     memset(opaque, 0, sizeof(KVMPMUFilterDigest));
+    return true;
+}
+
+static bool leaf_post_load(KVMState *s, const uint32_t source[4],
+                           Error **errp)
+{
+    uint32_t here[4];
+
+    vcpus_leaf(s, here);
+    if (memcmp(here, source, sizeof(here))) {
+        error_setg(errp, "CPUID leaf 0xA of the migration source's vCPUs "
+                   "(EAX 0x%x, EBX 0x%x, ECX 0x%x, EDX 0x%x) differs from "
+                   "this destination's (EAX 0x%x, EBX 0x%x, ECX 0x%x, "
+                   "EDX 0x%x)", source[0], source[1], source[2], source[3],
+                   here[0], here[1], here[2], here[3]);
+        return false;
+    }
+    if (s->pmu_filter_leaves) {
+        s->pmu_filter_leaves->migration_checked = true;
+    }
     return true;
 }
 
@@ -412,9 +478,26 @@ static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
         error_setg(errp, "PMU event filter '%s' of the migration source "
                    "differs from filter '%s' of this destination",
                    source, (const char *)here.id);
+        return false;
     }
-    return same;
+    return leaf_post_load(digest_owner(opaque), incoming->cpuid_0xa, errp);
 }
+
+static bool pmu_filter_leaf_needed(void *opaque)
+{
+    return digest_owner(opaque)->pmu_filter_leaves;
+}
+
+static const VMStateDescription vmstate_kvm_pmu_filter_leaf = {
+    .name = "kvm-pmu-filter/cpuid-0xa",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pmu_filter_leaf_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32_ARRAY(cpuid_0xa, KVMPMUFilterDigest, 4),
+        VMSTATE_END_OF_LIST()
+    }
+};
 
 static const VMStateDescription vmstate_kvm_pmu_filter = {
     .name = "kvm-pmu-filter",
@@ -431,6 +514,10 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
                             KVM_PMU_FILTER_DIGEST_LEN),
         VMSTATE_BUFFER(id, KVMPMUFilterDigest),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_kvm_pmu_filter_leaf,
+        NULL
     }
 };
 
@@ -442,4 +529,35 @@ void kvm_x86_pmu_filter_migration_init(KVMState *s)
 {
     vmstate_register(NULL, 0, &vmstate_kvm_pmu_filter,
                      &s->pmu_filter_migration);
+}
+
+/*
+ * Called for each vCPU whose state was loaded.  A migration stream
+ * without the section above comes from a VM without a filter, whose
+ * vCPUs had leaf 0xA as KVM reports it: refuse it where a filter hides
+ * part of that leaf from this VM's vCPUs, which could then be given the
+ * state of counters that KVM does not give them.
+ */
+bool kvm_x86_pmu_filter_vcpu_post_load(CPUState *cs)
+{
+    KVMState *s = kvm_state;
+    X86PMULeaves *leaves = s->pmu_filter_leaves;
+    bool checked;
+
+    if (!leaves) {
+        return true;
+    }
+    checked = leaves->migration_checked;
+    if (!CPU_NEXT(cs)) {
+        /* The last vCPU: the next stream is checked afresh */
+        leaves->migration_checked = false;
+    }
+    if (checked || !memcmp(&leaves->kvm, &leaves->vcpus,
+                           sizeof(leaves->kvm))) {
+        return true;
+    }
+    error_report("the migration source has no PMU event filter, so its "
+                 "vCPUs have CPUID leaf 0xA as KVM reports it, part of "
+                 "which the PMU event filter of this VM hides");
+    return false;
 }

@@ -32,6 +32,14 @@ typedef struct X86PMULeaf {
     uint32_t eax, ebx, ecx, edx;
 } X86PMULeaf;
 
+/* CPUID leaf 0xA as KVM reports it, and as the vCPUs of a VM got it */
+typedef struct X86PMULeaves {
+    X86PMULeaf kvm;
+    X86PMULeaf vcpus;
+    /* whether the migration being loaded had the vCPUs' leaf checked */
+    bool migration_checked;
+} X86PMULeaves;
+
 void kvm_x86_pmu_filter_hide(const struct kvm_pmu_event_filter *kf,
                              X86PMULeaf *leaf);
 uint32_t kvm_x86_pmu_filter_fixed_counters(
