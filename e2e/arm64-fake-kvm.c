@@ -328,58 +328,21 @@ int ioctl(int fd, unsigned long req, ...)
     }
 }
 
-static int open_kvm(const char *path)
+static int fake_kvm_open(void)
 {
-    return path && strcmp(path, "/dev/kvm") == 0 ? new_fd(FD_KVM, -1) : -2;
+    return new_fd(FD_KVM, -1);
 }
 
-int open(const char *path, int flags, ...)
+static int fake_kvm_is_vcpu(int fd)
 {
-    static int (*real_open)(const char *, int, ...);
-    int fd = open_kvm(path);
-    va_list ap;
-    mode_t mode;
-
-    if (fd != -2) {
-        return fd;
-    }
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-    if (!real_open) {
-        real_open = dlsym(RTLD_NEXT, "open");
-    }
-    return real_open(path, flags, mode);
+    return kind_of(fd) == FD_VCPU;
 }
 
-int open64(const char *path, int flags, ...)
-    __attribute__((alias("open")));
-
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static void fake_kvm_forget(int fd)
 {
-    static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
-
-    if (!real_mmap) {
-        real_mmap = dlsym(RTLD_NEXT, "mmap");
-    }
-    if (kind_of(fd) == FD_VCPU) {
-        return real_mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    }
-    return real_mmap(addr, len, prot, flags, fd, off);
-}
-
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-    __attribute__((alias("mmap")));
-
-int close(int fd)
-{
-    static int (*real_close)(int);
-
-    if (!real_close) {
-        real_close = dlsym(RTLD_NEXT, "close");
-    }
     if (fd >= 0 && fd < MAX_FDS) {
         fds[fd].kind = FD_NONE;
     }
-    return real_close(fd);
 }
+
+#include "fake-kvm-fd.h"

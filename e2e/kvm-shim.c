@@ -46,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 #include <linux/kvm.h>
+#include "kvm-log.h"
 
 /* Beyond KVM's own limit of 300, so that QEMU's own limit is tested */
 #define MAX_LOGGED_EVENTS 4096
@@ -55,19 +56,7 @@ static __thread int thread_ran;
 static void log_line(const char *prefix, const void *buf, size_t len,
                      const char *suffix)
 {
-    const char *path = getenv("KVM_SHIM_LOG");
-    const uint8_t *bytes = buf;
-    FILE *f;
-
-    if (!path || !*path || !(f = fopen(path, "a"))) {
-        return;
-    }
-    fputs(prefix, f);
-    for (size_t i = 0; i < len; i++) {
-        fprintf(f, "%s%02x", i ? "" : " ", bytes[i]);
-    }
-    fprintf(f, "%s\n", suffix);
-    fclose(f);
+    log_hex("KVM_SHIM_LOG", prefix, buf, len, suffix);
 }
 
 static int cap_hidden(unsigned long cap)
@@ -163,23 +152,6 @@ static void report_pmu_leaf(struct kvm_cpuid2 *cpuid, uint32_t capacity)
         e->ecx = regs[2];
         e->edx = regs[3];
     }
-}
-
-static void log_pmu_leaf(const struct kvm_cpuid2 *cpuid)
-{
-    uint32_t regs[4] = { 0, 0, 0, 0 };
-
-    for (uint32_t i = 0; i < cpuid->nent; i++) {
-        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-
-        if (e->function == 0xa && e->index == 0) {
-            regs[0] = e->eax;
-            regs[1] = e->ebx;
-            regs[2] = e->ecx;
-            regs[3] = e->edx;
-        }
-    }
-    log_line("cpuid-0xa", regs, sizeof(regs), "");
 }
 
 /* The MSRs of Intel's architectural PMU that QEMU saves and restores */
@@ -287,7 +259,7 @@ int ioctl(int fd, unsigned long request, ...)
         return ret;
     }
     if (request == KVM_SET_CPUID2) {
-        log_pmu_leaf(arg);
+        log_pmu_leaf("KVM_SHIM_LOG", arg);
     }
     if ((request == KVM_SET_MSRS || request == KVM_GET_MSRS) &&
         getenv("KVM_SHIM_PMU_LEAF")) {

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include "kvm-log.h"
 
 #define MAX_FDS 4096
 #define VCPU_MMAP_SIZE 0x3000
@@ -51,19 +52,7 @@ static struct {
 static void log_bytes(const char *prefix, const void *buf, size_t len,
                       const char *suffix)
 {
-    const char *path = getenv("FAKE_KVM_LOG");
-    const uint8_t *bytes = buf;
-    FILE *f;
-
-    if (!path || !(f = fopen(path, "a"))) {
-        return;
-    }
-    fputs(prefix, f);
-    for (size_t i = 0; i < len; i++) {
-        fprintf(f, "%s%02x", i ? "" : " ", bytes[i]);
-    }
-    fprintf(f, "%s\n", suffix);
-    fclose(f);
+    log_hex("FAKE_KVM_LOG", prefix, buf, len, suffix);
 }
 
 static int new_fd(enum fd_kind kind)
@@ -225,23 +214,6 @@ static int supported_cpuid(struct kvm_cpuid2 *cpuid)
     return 0;
 }
 
-static void log_pmu_leaf(const struct kvm_cpuid2 *cpuid)
-{
-    uint32_t regs[4] = { 0, 0, 0, 0 };
-
-    for (uint32_t i = 0; i < cpuid->nent; i++) {
-        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-
-        if (e->function == 0xa && e->index == 0) {
-            regs[0] = e->eax;
-            regs[1] = e->ebx;
-            regs[2] = e->ecx;
-            regs[3] = e->edx;
-        }
-    }
-    log_bytes("cpuid-0xa", regs, sizeof(regs), "");
-}
-
 /* What kvm_intel refuses of KVM_SET_PMU_EVENT_FILTER; 0 if it takes it */
 static int filter_error(const struct kvm_pmu_event_filter *f)
 {
@@ -330,7 +302,7 @@ static int vcpu_ioctl(int fd, unsigned long req, void *arg)
 {
     switch (req) {
     case KVM_SET_CPUID2:
-        log_pmu_leaf(arg);
+        log_pmu_leaf("FAKE_KVM_LOG", arg);
         return 0;
     case KVM_GET_TSC_KHZ:
         return TSC_KHZ;
@@ -386,52 +358,21 @@ int ioctl(int fd, unsigned long req, ...)
     }
 }
 
-int open(const char *path, int flags, ...)
+static int fake_kvm_open(void)
 {
-    static int (*real_open)(const char *, int, ...);
-    va_list ap;
-    mode_t mode;
-
-    if (strcmp(path, "/dev/kvm") == 0) {
-        return new_fd(FD_KVM);
-    }
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-    if (!real_open) {
-        real_open = dlsym(RTLD_NEXT, "open");
-    }
-    return real_open(path, flags, mode);
+    return new_fd(FD_KVM);
 }
 
-int open64(const char *path, int flags, ...)
-    __attribute__((alias("open")));
-
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static int fake_kvm_is_vcpu(int fd)
 {
-    static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
-
-    if (!real_mmap) {
-        real_mmap = dlsym(RTLD_NEXT, "mmap");
-    }
-    if (kind_of(fd) == FD_VCPU) {
-        return real_mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    }
-    return real_mmap(addr, len, prot, flags, fd, off);
+    return kind_of(fd) == FD_VCPU;
 }
 
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-    __attribute__((alias("mmap")));
-
-int close(int fd)
+static void fake_kvm_forget(int fd)
 {
-    static int (*real_close)(int);
-
-    if (!real_close) {
-        real_close = dlsym(RTLD_NEXT, "close");
-    }
     if (fd >= 0 && fd < MAX_FDS) {
         fds[fd].kind = FD_NONE;
     }
-    return real_close(fd);
 }
+
+#include "fake-kvm-fd.h"

@@ -46,6 +46,8 @@ if [ "${1:-}" != backport ]; then
     "$TOP/harness/pristine.sh" || count 0 1 0 "pristine QEMU build"
 fi
 export KERNEL_FILTER=$BUILD/kernel-filter/kernel-filter
+export PERF_ARCH_EVENTS=$BUILD/kernel-filter/perf-arch-events.json
+export PMU_LEAF=$BUILD/e2e/pmu-leaf X86_FAKE_KVM=$BUILD/e2e/x86-fake-kvm.so
 if "$TOP/harness/kernel-filter.sh" &&
    build_kvm_shim "$BUILD/e2e/kvm-shim.so" &&
    build_x86_fake_kvm "$BUILD/e2e/x86-fake-kvm.so" &&
