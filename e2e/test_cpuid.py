@@ -382,6 +382,36 @@ class OnFakeKvm(unittest.TestCase):
         self.assertEqual(source.leaves(), [llc])
         self.assertEqual(dest.leaves(), [llc])
 
+    def test_migration_hotplugged_vcpus(self):
+        """Each vCPU's state carries its leaf, in whatever order vCPUs
+        were plugged in on either side"""
+        smp = ["-smp", "1,maxcpus=3,sockets=3"]
+
+        def cpu(socket):
+            return "host-x86_64-cpu,id=cpu%d,socket-id=%d,core-id=0," \
+                   "thread-id=0" % (socket, socket)
+
+        sock = os.path.join(tempfile.mkdtemp(prefix="kpf-mig-"), "mig")
+        dest, dqmp = self.start(filter_args(LLC_DENY) + smp +
+                                ["-device", cpu(1), "-device", cpu(2),
+                                 "-incoming", "unix:" + sock])
+        source, sqmp = self.start(filter_args(LLC_DENY) + smp)
+        for socket in (2, 1):
+            self.assertIn("return", sqmp.cmd(
+                "device_add", driver="host-x86_64-cpu", id="cpu%d" % socket,
+                **{"socket-id": socket, "core-id": 0, "thread-id": 0}))
+        self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
+        deadline = time.time() + 30
+        while (dqmp.cmd("query-migrate")["return"].get("status")
+               not in ("completed", "failed") and time.time() < deadline):
+            time.sleep(0.05)
+        self.assertEqual(dqmp.cmd("query-migrate")["return"]["status"],
+                         "completed", dest.stderr)
+        source.stop()
+        dest.stop()
+        llc = (0x07300802, 0x18, 0, 0x603)
+        self.assertEqual(dest.leaves(), [llc] * 3)
+
     def test_migration_after_switch_refused(self):
         """The guest would see its leaf change, its fixed counters too"""
         allow = dict(ARCH_ALLOW, id="f2", **{"x86-fixed-counter":

@@ -290,7 +290,7 @@ void kvm_x86_pmu_filter_cpuid(uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
         return;
     }
     if (!leaves) {
-        leaves = s->pmu_filter_leaves = g_new(X86PMULeaves, 1);
+        leaves = s->pmu_filter_leaves = g_new0(X86PMULeaves, 1);
         leaves->kvm = leaf;
         if (s->pmu_filter && s->pmu_filter_cpuid) {
             hide_filtered(s, &leaf);
@@ -366,9 +366,7 @@ bool kvm_arch_pmu_filter_install(KVMState *s, KVMPMUFilter *filter,
  * Migration: a VM with a filter sends a digest of the filter as KVM has
  * it (action, flags, fixed-counter bitmap and events), and the
  * destination refuses the migration unless it has installed a filter
- * with the same digest.  It also sends the CPUID leaf 0xA of its vCPUs,
- * which the destination's must have: the guest cannot see it change,
- * and the state of its counters fits the counters that it had.  A VM without a filter sends nothing, so it
+ * with the same digest.  A VM without a filter sends nothing, so it
  * migrates as it always did.  The ID is sent only for error messages,
  * in a buffer of fixed size, so that nothing in the stream decides
  * how much QEMU allocates; what the stream holds is printed escaped.
@@ -393,19 +391,6 @@ static bool installed_digest(KVMState *s, KVMPMUFilterDigest *d)
     return true;
 }
 
-/* The vCPUs' leaf 0xA, zeros if they have no architectural PMU */
-static void vcpus_leaf(KVMState *s, uint32_t regs[4])
-{
-    const X86PMULeaves *leaves = s->pmu_filter_leaves;
-    const X86PMULeaf none = { };
-    const X86PMULeaf *leaf = leaves ? &leaves->vcpus : &none;
-
-    regs[0] = leaf->eax;
-    regs[1] = leaf->ebx;
-    regs[2] = leaf->ecx;
-    regs[3] = leaf->edx;
-}
-
 static KVMState *digest_owner(void *opaque)
 {
     return container_of(opaque, KVMState, pmu_filter_migration);
@@ -418,39 +403,16 @@ static bool pmu_filter_needed(void *opaque)
 
 static bool pmu_filter_pre_save(void *opaque, Error **errp)
 {
-    KVMPMUFilterDigest *d = opaque;
-
-    if (!installed_digest(digest_owner(opaque), d)) {
+    if (!installed_digest(digest_owner(opaque), opaque)) {
         error_setg(errp, "no PMU event filter to migrate");
         return false;
     }
-    vcpus_leaf(digest_owner(opaque), d->cpuid_0xa);
     return true;
 }
 
 static bool pmu_filter_pre_load(void *opaque, Error **errp)
 {
     memset(opaque, 0, sizeof(KVMPMUFilterDigest));
-    return true;
-}
-
-static bool leaf_post_load(KVMState *s, const uint32_t source[4],
-                           Error **errp)
-{
-    uint32_t here[4];
-
-    vcpus_leaf(s, here);
-    if (memcmp(here, source, sizeof(here))) {
-        error_setg(errp, "CPUID leaf 0xA of the migration source's vCPUs "
-                   "(EAX 0x%x, EBX 0x%x, ECX 0x%x, EDX 0x%x) differs from "
-                   "this destination's (EAX 0x%x, EBX 0x%x, ECX 0x%x, "
-                   "EDX 0x%x)", source[0], source[1], source[2], source[3],
-                   here[0], here[1], here[2], here[3]);
-        return false;
-    }
-    if (s->pmu_filter_leaves) {
-        s->pmu_filter_leaves->migration_checked = true;
-    }
     return true;
 }
 
@@ -478,26 +440,9 @@ static bool pmu_filter_post_load(void *opaque, int version_id, Error **errp)
         error_setg(errp, "PMU event filter '%s' of the migration source "
                    "differs from filter '%s' of this destination",
                    source, (const char *)here.id);
-        return false;
     }
-    return leaf_post_load(digest_owner(opaque), incoming->cpuid_0xa, errp);
+    return same;
 }
-
-static bool pmu_filter_leaf_needed(void *opaque)
-{
-    return digest_owner(opaque)->pmu_filter_leaves;
-}
-
-static const VMStateDescription vmstate_kvm_pmu_filter_leaf = {
-    .name = "kvm-pmu-filter/cpuid-0xa",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = pmu_filter_leaf_needed,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT32_ARRAY(cpuid_0xa, KVMPMUFilterDigest, 4),
-        VMSTATE_END_OF_LIST()
-    }
-};
 
 static const VMStateDescription vmstate_kvm_pmu_filter = {
     .name = "kvm-pmu-filter",
@@ -514,10 +459,6 @@ static const VMStateDescription vmstate_kvm_pmu_filter = {
                             KVM_PMU_FILTER_DIGEST_LEN),
         VMSTATE_BUFFER(id, KVMPMUFilterDigest),
         VMSTATE_END_OF_LIST()
-    },
-    .subsections = (const VMStateDescription * const []) {
-        &vmstate_kvm_pmu_filter_leaf,
-        NULL
     }
 };
 
@@ -532,28 +473,65 @@ void kvm_x86_pmu_filter_migration_init(KVMState *s)
 }
 
 /*
- * Called for each vCPU whose state was loaded.  A migration stream
- * without the section above comes from a VM without a filter, whose
- * vCPUs had leaf 0xA as KVM reports it: refuse it where a filter hides
- * part of that leaf from this VM's vCPUs, which could then be given the
- * state of counters that KVM does not give them.
+ * Migration of CPUID leaf 0xA: the guest must not see it change, and
+ * the state of its counters must fit the counters it has.  With a
+ * filter, each vCPU's state carries the vCPU's leaf (subsection
+ * "cpu/pmu_filter_leaf"), and the destination refuses another.  State
+ * without it comes from a VM without a filter, whose vCPUs had the leaf
+ * that KVM reports: it is refused where a filter hides part of that
+ * leaf, since KVM would refuse the counter state of the fixed counters
+ * that the leaf no longer offers.
  */
-bool kvm_x86_pmu_filter_vcpu_post_load(CPUState *cs)
-{
-    KVMState *s = kvm_state;
-    X86PMULeaves *leaves = s->pmu_filter_leaves;
-    bool checked;
 
-    if (!leaves) {
-        return true;
+/* @cpu's leaf 0xA, zeros if it has no architectural PMU */
+static void vcpu_leaf(X86CPU *cpu, uint32_t regs[4])
+{
+    const X86PMULeaves *leaves = kvm_state->pmu_filter_leaves;
+    const X86PMULeaf none = { };
+    const X86PMULeaf *leaf = leaves && cpu->enable_pmu ? &leaves->vcpus
+                                                       : &none;
+
+    regs[0] = leaf->eax;
+    regs[1] = leaf->ebx;
+    regs[2] = leaf->ecx;
+    regs[3] = leaf->edx;
+}
+
+bool kvm_x86_pmu_filter_leaf_needed(void)
+{
+    return kvm_state->pmu_filter;
+}
+
+void kvm_x86_pmu_filter_leaf_pre_save(X86CPU *cpu)
+{
+    vcpu_leaf(cpu, cpu->pmu_filter_leaf);
+}
+
+bool kvm_x86_pmu_filter_leaf_post_load(X86CPU *cpu, Error **errp)
+{
+    const uint32_t *source = cpu->pmu_filter_leaf;
+    uint32_t here[4];
+
+    vcpu_leaf(cpu, here);
+    if (memcmp(here, source, sizeof(here))) {
+        error_setg(errp, "CPUID leaf 0xA of the migration source's vCPUs "
+                   "(EAX 0x%x, EBX 0x%x, ECX 0x%x, EDX 0x%x) differs from "
+                   "this destination's (EAX 0x%x, EBX 0x%x, ECX 0x%x, "
+                   "EDX 0x%x)", source[0], source[1], source[2], source[3],
+                   here[0], here[1], here[2], here[3]);
+        return false;
     }
-    checked = leaves->migration_checked;
-    if (!CPU_NEXT(cs)) {
-        /* The last vCPU: the next stream is checked afresh */
-        leaves->migration_checked = false;
-    }
-    if (checked || !memcmp(&leaves->kvm, &leaves->vcpus,
-                           sizeof(leaves->kvm))) {
+    cpu->pmu_filter_leaf_loaded = true;
+    return true;
+}
+
+/* Whether the state of @cpu that was just loaded fits its leaf */
+bool kvm_x86_pmu_filter_leaf_loaded(X86CPU *cpu)
+{
+    const X86PMULeaves *leaves = kvm_state->pmu_filter_leaves;
+
+    if (cpu->pmu_filter_leaf_loaded || !leaves || !cpu->enable_pmu ||
+        !memcmp(&leaves->kvm, &leaves->vcpus, sizeof(leaves->kvm))) {
         return true;
     }
     error_report("the migration source has no PMU event filter, so its "

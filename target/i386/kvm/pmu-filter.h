@@ -36,8 +36,6 @@ typedef struct X86PMULeaf {
 typedef struct X86PMULeaves {
     X86PMULeaf kvm;
     X86PMULeaf vcpus;
-    /* whether the migration being loaded had the vCPUs' leaf checked */
-    bool migration_checked;
 } X86PMULeaves;
 
 void kvm_x86_pmu_filter_hide(const struct kvm_pmu_event_filter *kf,
