@@ -22,7 +22,7 @@ import unittest
 import guest_view
 import kernel_filter
 from guest_view import VPMU_LEAF, Mismatch, judge, pmu_leaf
-from qemu_run import QEMU, SHIM, TOP, Run, skip_without_kvm
+from qemu_run import BASE_ARGS, QEMU, SHIM, TOP, Run, skip_without_kvm
 from test_pmu_filter import (EXAMPLE_MASKED, EXAMPLE_RAW, GUEST, GUEST_DONE,
                              HOST_CPU, expected_bytes, filter_args)
 
@@ -411,6 +411,35 @@ class OnFakeKvm(unittest.TestCase):
         dest.stop()
         llc = (0x07300802, 0x18, 0, 0x603)
         self.assertEqual(dest.leaves(), [llc] * 3)
+
+    def test_leaf_without_kvm_refused(self):
+        """A stream whose vCPUs carry a leaf, loaded where QEMU does not
+        use KVM (the filter's section taken out, as an attacker could),
+        is refused, not taken to KVM state that does not exist"""
+        path = os.path.join(tempfile.mkdtemp(prefix="kpf-stream-"), "mig")
+        run, qmp = self.start(filter_args(LLC_DENY))
+        self.assertIn("return", qmp.cmd("migrate", uri="file:" + path))
+        deadline = time.time() + 30
+        while (qmp.cmd("query-migrate")["return"].get("status") !=
+               "completed" and time.time() < deadline):
+            time.sleep(0.05)
+        run.stop()
+        with open(path, "rb") as f:
+            data = f.read()
+        # section type, ID, name, instance, version; digest and ID;
+        # footer and ID
+        at = data.index(b"\x0ekvm-pmu-filter")
+        end = at + 1 + 14 + 8 + 96
+        self.assertEqual(data[end], 0x7e)
+        with open(path, "wb") as f:
+            f.write(data[:at - 5] + data[end + 5:])
+        proc = subprocess.run([QEMU] + BASE_ARGS +
+                              ["-accel", "qtest", "-incoming", "file:" + path],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("the migration source's vCPUs have a KVM PMU event "
+                      "filter, this destination does not use KVM",
+                      proc.stderr)
 
     def test_migration_after_switch_refused(self):
         """The guest would see its leaf change, its fixed counters too"""
