@@ -30,14 +30,13 @@
 #include <stddef.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include "fake-kvm-fd.h"
 
-#define MAX_FDS 1024
 #define VCPU_MMAP_SIZE 0x4000
 
-enum fd_kind { FD_NONE, FD_KVM, FD_VM, FD_VCPU, FD_DEVICE };
 
+/* The state of each vCPU, by descriptor */
 static struct {
-    enum fd_kind kind;
     int vcpu_id;
     int has_pmu;
     int pmu_created;
@@ -61,29 +60,16 @@ static void log_line(const char *fmt, ...)
     fclose(f);
 }
 
-static int new_fd(enum fd_kind kind, int vcpu_id)
+static int new_vcpu_fd(int vcpu_id)
 {
-    int fd = memfd_create("fake-kvm", MFD_CLOEXEC);
+    int fd = new_fd(FD_VCPU);
 
-    if (fd < 0 || fd >= MAX_FDS) {
-        return -1;
+    if (fd >= 0) {
+        fds[fd].vcpu_id = vcpu_id;
+        fds[fd].has_pmu = 0;
+        fds[fd].pmu_created = 0;
     }
-    fds[fd].kind = kind;
-    fds[fd].vcpu_id = vcpu_id;
-    fds[fd].has_pmu = 0;
-    fds[fd].pmu_created = 0;
     return fd;
-}
-
-static enum fd_kind kind_of(int fd)
-{
-    return fd >= 0 && fd < MAX_FDS ? fds[fd].kind : FD_NONE;
-}
-
-static int fail(int err)
-{
-    errno = err;
-    return -1;
 }
 
 static long check_extension(unsigned long cap)
@@ -260,7 +246,7 @@ static int vm_ioctl(unsigned long req, void *arg)
     case KVM_CHECK_EXTENSION:
         return check_extension((unsigned long)arg);
     case KVM_CREATE_VCPU:
-        return new_fd(FD_VCPU, (int)(unsigned long)arg);
+        return new_vcpu_fd((int)(unsigned long)arg);
     case KVM_ARM_PREFERRED_TARGET: {
         struct kvm_vcpu_init *init = arg;
 
@@ -276,7 +262,7 @@ static int vm_ioctl(unsigned long req, void *arg)
             return fail(ENODEV);
         }
         if (!(dev->flags & KVM_CREATE_DEVICE_TEST)) {
-            dev->fd = new_fd(FD_DEVICE, -1);
+            dev->fd = new_fd(FD_DEVICE);
         }
         return 0;
     }
@@ -293,7 +279,7 @@ static int kvm_ioctl(unsigned long req, void *arg)
     case KVM_CHECK_EXTENSION:
         return check_extension((unsigned long)arg);
     case KVM_CREATE_VM:
-        return new_fd(FD_VM, -1);
+        return new_fd(FD_VM);
     case KVM_GET_VCPU_MMAP_SIZE:
         return VCPU_MMAP_SIZE;
     default:
@@ -328,21 +314,3 @@ int ioctl(int fd, unsigned long req, ...)
     }
 }
 
-static int fake_kvm_open(void)
-{
-    return new_fd(FD_KVM, -1);
-}
-
-static int fake_kvm_is_vcpu(int fd)
-{
-    return kind_of(fd) == FD_VCPU;
-}
-
-static void fake_kvm_forget(int fd)
-{
-    if (fd >= 0 && fd < MAX_FDS) {
-        fds[fd].kind = FD_NONE;
-    }
-}
-
-#include "fake-kvm-fd.h"

@@ -1,19 +1,43 @@
 /*
- * The file descriptor side of the stand-ins for KVM (arm64-fake-kvm.c,
+ * The descriptors of the stand-ins for KVM (arm64-fake-kvm.c,
  * x86-fake-kvm.c): opening /dev/kvm gives a descriptor of the stand-in,
- * a vCPU's descriptor maps anonymous memory for its kvm_run, and
- * closing a descriptor forgets what the stand-in knew of it.  The
- * stand-in defines, before it includes this file:
- *
- *   static int fake_kvm_open(void);          a new /dev/kvm descriptor
- *   static int fake_kvm_is_vcpu(int fd);
- *   static void fake_kvm_forget(int fd);
+ * which new_fd() also makes for VMs, vCPUs and devices; a vCPU's
+ * descriptor maps anonymous memory for its kvm_run, and closing a
+ * descriptor forgets its kind.  Included after the system headers.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #ifndef FAKE_KVM_FD_H
 #define FAKE_KVM_FD_H
+
+#define MAX_FDS 4096
+
+enum fd_kind { FD_NONE, FD_KVM, FD_VM, FD_VCPU, FD_DEVICE };
+
+static enum fd_kind fd_kinds[MAX_FDS];
+
+static int new_fd(enum fd_kind kind)
+{
+    int fd = memfd_create("fake-kvm", MFD_CLOEXEC);
+
+    if (fd < 0 || fd >= MAX_FDS) {
+        return -1;
+    }
+    fd_kinds[fd] = kind;
+    return fd;
+}
+
+static enum fd_kind kind_of(int fd)
+{
+    return fd >= 0 && fd < MAX_FDS ? fd_kinds[fd] : FD_NONE;
+}
+
+static int fail(int err)
+{
+    errno = err;
+    return -1;
+}
 
 int open(const char *path, int flags, ...)
 {
@@ -22,7 +46,7 @@ int open(const char *path, int flags, ...)
     mode_t mode;
 
     if (strcmp(path, "/dev/kvm") == 0) {
-        return fake_kvm_open();
+        return new_fd(FD_KVM);
     }
     va_start(ap, flags);
     mode = va_arg(ap, mode_t);
@@ -43,7 +67,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     if (!real_mmap) {
         real_mmap = dlsym(RTLD_NEXT, "mmap");
     }
-    if (fake_kvm_is_vcpu(fd)) {
+    if (kind_of(fd) == FD_VCPU) {
         return real_mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     }
     return real_mmap(addr, len, prot, flags, fd, off);
@@ -59,7 +83,9 @@ int close(int fd)
     if (!real_close) {
         real_close = dlsym(RTLD_NEXT, "close");
     }
-    fake_kvm_forget(fd);
+    if (fd >= 0 && fd < MAX_FDS) {
+        fd_kinds[fd] = FD_NONE;
+    }
     return real_close(fd);
 }
 

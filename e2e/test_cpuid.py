@@ -66,6 +66,17 @@ EXAMPLES = [
 ]
 
 
+def migration_end(qmp, deadline):
+    """query-migrate's answer once the migration has completed or failed,
+    or at @deadline"""
+    while True:
+        info = qmp.cmd("query-migrate")["return"]
+        if (info.get("status") in ("completed", "failed") or
+                time.time() > deadline):
+            return info
+        time.sleep(0.05)
+
+
 def leaf_str(leaf):
     return "EAX 0x%08x EBX 0x%02x ECX 0x%x EDX 0x%03x" % leaf
 
@@ -349,16 +360,8 @@ class OnFakeKvm(unittest.TestCase):
                                       id=switch_to["id"]), {"return": {}})
         self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
         deadline = time.time() + 30
-        while (sqmp.cmd("query-migrate")["return"].get("status")
-               not in ("completed", "failed") and time.time() < deadline):
-            time.sleep(0.05)
-        status = sqmp.cmd("query-migrate")["return"]["status"]
-        while True:
-            info = dqmp.cmd("query-migrate")["return"]
-            if (info.get("status") in ("completed", "failed") or
-                    time.time() > deadline):
-                break
-            time.sleep(0.05)
+        status = migration_end(sqmp, deadline)["status"]
+        info = migration_end(dqmp, deadline)
         if info.get("status") == "failed":
             status = "failed"
         self.dest_error = info.get("error-desc", "")
@@ -401,11 +404,7 @@ class OnFakeKvm(unittest.TestCase):
                 "device_add", driver="host-x86_64-cpu", id="cpu%d" % socket,
                 **{"socket-id": socket, "core-id": 0, "thread-id": 0}))
         self.assertIn("return", sqmp.cmd("migrate", uri="unix:" + sock))
-        deadline = time.time() + 30
-        while (dqmp.cmd("query-migrate")["return"].get("status")
-               not in ("completed", "failed") and time.time() < deadline):
-            time.sleep(0.05)
-        self.assertEqual(dqmp.cmd("query-migrate")["return"]["status"],
+        self.assertEqual(migration_end(dqmp, time.time() + 30)["status"],
                          "completed", dest.stderr)
         source.stop()
         dest.stop()
@@ -419,10 +418,8 @@ class OnFakeKvm(unittest.TestCase):
         path = os.path.join(tempfile.mkdtemp(prefix="kpf-stream-"), "mig")
         run, qmp = self.start(filter_args(LLC_DENY))
         self.assertIn("return", qmp.cmd("migrate", uri="file:" + path))
-        deadline = time.time() + 30
-        while (qmp.cmd("query-migrate")["return"].get("status") !=
-               "completed" and time.time() < deadline):
-            time.sleep(0.05)
+        self.assertEqual(migration_end(qmp, time.time() + 30)["status"],
+                         "completed", run.stderr)
         run.stop()
         with open(path, "rb") as f:
             data = f.read()

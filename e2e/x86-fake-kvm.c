@@ -34,20 +34,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include "fake-kvm-fd.h"
 #include "kvm-log.h"
 
-#define MAX_FDS 4096
 #define VCPU_MMAP_SIZE 0x3000
 #define TSC_KHZ 2000000
 #define MCE_CAP 0x0900010aULL       /* MCG_CTL_P, SER_P, LMCE_P, 10 banks */
 #define MAX_FILTER_EVENTS 300
 
-enum fd_kind { FD_NONE, FD_KVM, FD_VM, FD_VCPU };
-
-static struct {
-    enum fd_kind kind;
-    int ran;
-} fds[MAX_FDS];
+/* Whether each vCPU has entered KVM_RUN, by descriptor */
+static int vcpu_ran[MAX_FDS];
 
 static void log_bytes(const char *prefix, const void *buf, size_t len,
                       const char *suffix)
@@ -55,27 +51,14 @@ static void log_bytes(const char *prefix, const void *buf, size_t len,
     log_hex("FAKE_KVM_LOG", prefix, buf, len, suffix);
 }
 
-static int new_fd(enum fd_kind kind)
+static int new_vcpu_fd(void)
 {
-    int fd = memfd_create("fake-kvm", MFD_CLOEXEC);
+    int fd = new_fd(FD_VCPU);
 
-    if (fd < 0 || fd >= MAX_FDS) {
-        return -1;
+    if (fd >= 0) {
+        vcpu_ran[fd] = 0;
     }
-    fds[fd].kind = kind;
-    fds[fd].ran = 0;
     return fd;
-}
-
-static enum fd_kind kind_of(int fd)
-{
-    return fd >= 0 && fd < MAX_FDS ? fds[fd].kind : FD_NONE;
-}
-
-static int fail(int err)
-{
-    errno = err;
-    return -1;
 }
 
 static int check_extension(unsigned long cap)
@@ -286,7 +269,7 @@ static int vm_ioctl(unsigned long req, void *arg)
     case KVM_CHECK_EXTENSION:
         return check_extension((unsigned long)arg);
     case KVM_CREATE_VCPU:
-        return new_fd(FD_VCPU);
+        return new_vcpu_fd();
     case KVM_SET_PMU_EVENT_FILTER:
         return set_filter(arg);
     case KVM_GET_TSC_KHZ:
@@ -318,8 +301,8 @@ static int vcpu_ioctl(int fd, unsigned long req, void *arg)
         return msrs->nmsrs;
     }
     case KVM_RUN:
-        if (!fds[fd].ran) {
-            fds[fd].ran = 1;
+        if (!vcpu_ran[fd]) {
+            vcpu_ran[fd] = 1;
             log_bytes("run", NULL, 0, "");
         }
         /* Nothing to run: exit as if a signal came, without spinning */
@@ -358,21 +341,3 @@ int ioctl(int fd, unsigned long req, ...)
     }
 }
 
-static int fake_kvm_open(void)
-{
-    return new_fd(FD_KVM);
-}
-
-static int fake_kvm_is_vcpu(int fd)
-{
-    return kind_of(fd) == FD_VCPU;
-}
-
-static void fake_kvm_forget(int fd)
-{
-    if (fd >= 0 && fd < MAX_FDS) {
-        fds[fd].kind = FD_NONE;
-    }
-}
-
-#include "fake-kvm-fd.h"
