@@ -5,7 +5,13 @@ own, where /etc/libvirt,
 /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt and /run are
 directories of the test.  The machine's libvirt configuration and state
 stay as they are, and only the daemons started here are stopped, by
-PID."""
+PID.
+
+On a host without /dev/kvm, the daemons can be given a stand-in for
+KVM: the namespace gets a /dev of its own, whose kvm is a plain file
+(enough for libvirt to take KVM as present), and libvirtd runs with the
+stand-in preloaded, so that what it asks of /dev/kvm itself is
+answered; the domains' emulators preload it too."""
 
 import json
 import os
@@ -61,9 +67,11 @@ def unusable(build=None):
 
 
 class Libvirt:
-    def __init__(self, build=None):
-        """Debian's daemons, or with @build those of that build tree"""
+    def __init__(self, build=None, fake_kvm=None):
+        """Debian's daemons, or with @build those of that build tree;
+        with @fake_kvm, the path of a stand-in for KVM, as said above"""
         self.build = build
+        self.fake_kvm = fake_kvm
         self.dir = tempfile.mkdtemp(prefix="kpf-libvirt-")
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private",
@@ -128,11 +136,27 @@ class Libvirt:
                      check=True)
         for sub in ("lib/qemu", "log/qemu", "cache/qemu", "run/libvirt"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        if self.fake_kvm:
+            self._dev_with_kvm_file()
+
+    def _dev_with_kvm_file(self):
+        """A /dev of links to the host's entries, and a file kvm"""
+        host_dev = os.path.join(self.dir, "host-dev")
+        os.makedirs(host_dev)
+        self.run("mount", "--rbind", "/dev", host_dev, check=True)
+        self.run("mount", "-t", "tmpfs", "-o", "mode=755", "kpf-dev", "/dev",
+                 check=True)
+        self.run("sh", "-ec", 'for entry in "$1"/*; do '
+                 'ln -s "$entry" /dev/; done; '
+                 ': > /dev/kvm; chmod 666 /dev/kvm', "sh", host_dev,
+                 check=True)
 
     def _start(self, daemon):
         pidfile = os.path.join(self.dir, daemon + ".pid")
-        self.run(*self.tool(daemon), "--daemon", "--pid-file", pidfile,
-                 check=True)
+        cmd = self.tool(daemon)
+        if self.fake_kvm and daemon == "libvirtd":
+            cmd[-1:] = ["env", "LD_PRELOAD=" + self.fake_kvm, cmd[-1]]
+        self.run(*cmd, "--daemon", "--pid-file", pidfile, check=True)
         deadline = time.time() + 30
         while not os.path.exists(pidfile) or not open(pidfile).read():
             if time.time() > deadline:

@@ -6,6 +6,7 @@ import fcntl
 import functools
 import json
 import os
+import platform
 import re
 import socket
 import struct
@@ -19,6 +20,10 @@ import kernel_filter
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = os.environ.get("QEMU", os.path.join(TOP, "build/qemu-system-x86_64"))
 SHIM = os.environ.get("KVM_SHIM", os.path.join(TOP, "build/e2e/kvm-shim.so"))
+# e2e/x86-fake-kvm.c, which stands in for a KVM that gives guests an
+# Intel PMU on hosts without /dev/kvm
+X86_FAKE_KVM = os.environ.get("X86_FAKE_KVM",
+                              os.path.join(TOP, "build/e2e/x86-fake-kvm.so"))
 WARNING = re.compile(r"^([^ ]+: )?warning: ")
 # AddressSanitizer's notice about QEMU's coroutines, printed by every
 # sanitized QEMU; it is not a report
@@ -53,6 +58,45 @@ def kvm_unusable():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "/dev/kvm is not accessible to this user"
     return None
+
+
+def x86_fake_kvm_unusable():
+    """Why QEMU cannot run on the x86 stand-in for KVM here, or None."""
+    if platform.machine() != "x86_64":
+        return "the x86 stand-in for KVM runs on x86_64 hosts"
+    if not os.path.exists(X86_FAKE_KVM):
+        return "%s is missing (make check builds it)" % X86_FAKE_KVM
+    return None
+
+
+class DomainKvm:
+    """The KVM that the QEMU of a libvirt domain runs on: this host's, under
+    the shim, or where there is none, the x86 stand-in.  @preload is the
+    library QEMU preloads, @log_var the variable that names its log,
+    @fake whether it stands in, and @vendor the module whose filter code
+    judges what it records (None: this host's)."""
+
+    def __init__(self):
+        self.fake = kvm_unusable() is not None
+        self.preload = os.path.realpath(X86_FAKE_KVM if self.fake else SHIM)
+        self.log_var = "FAKE_KVM_LOG" if self.fake else "KVM_SHIM_LOG"
+        self.vendor = "intel" if self.fake else None
+
+    @staticmethod
+    def unusable():
+        """Why neither KVM can run a domain here, or None."""
+        why = kvm_unusable()
+        fake = why and x86_fake_kvm_unusable()
+        return "%s, and %s" % (why, fake) if fake else None
+
+    def __str__(self):
+        if self.fake:
+            return ("the x86 stand-in for KVM, e2e/x86-fake-kvm.c (%s)"
+                    % kvm_unusable())
+        return "this host's KVM, under the shim"
+
+    def records(self, log):
+        return judged_shim_records(log, self.vendor)
 
 
 def skip_without_kvm(cls):
@@ -144,10 +188,11 @@ def kvm_vendor_model():
     return "intel" if kvm_select_bits() == 8 else "amd"
 
 
-def judged_shim_records(path):
+def judged_shim_records(path, vendor=None):
     """The records of the shim's log @path, (kind, hex bytes), without
     QEMU's select-width probe; every filter the kernel got is judged by
-    the kernel's own code."""
+    the kernel's own code, that of @vendor's module (by default, this
+    host's)."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -155,7 +200,7 @@ def judged_shim_records(path):
     for words in lines:
         if words[0] == "filter" and words[2] not in NOT_FROM_KERNEL:
             kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
-                                kvm_vendor_model())
+                                vendor or kvm_vendor_model())
     return [tuple(words[:2]) for words in lines
             if words[:2] != ["filter", SELECT_PROBE.hex()]]
 

@@ -11,7 +11,6 @@ gives each vCPU; the demo guest prints the leaf it reads."""
 
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -22,7 +21,8 @@ import unittest
 import guest_view
 import kernel_filter
 from guest_view import VPMU_LEAF, Mismatch, judge, pmu_leaf
-from qemu_run import BASE_ARGS, QEMU, SHIM, TOP, Run, skip_without_kvm
+from qemu_run import (BASE_ARGS, QEMU, SHIM, X86_FAKE_KVM, Run,
+                      skip_without_kvm, x86_fake_kvm_unusable)
 from test_pmu_filter import (EXAMPLE_MASKED, EXAMPLE_RAW, GUEST, GUEST_DONE,
                              HOST_CPU, expected_bytes, filter_args)
 
@@ -234,16 +234,8 @@ class GuestLeaf(unittest.TestCase):
                       "that the filter allows (bitmap 0x4)", stderr)
 
 
-FAKE_KVM = os.environ.get("X86_FAKE_KVM",
-                          os.path.join(TOP, "build/e2e/x86-fake-kvm.so"))
-
-
 def fake_unusable():
-    if platform.machine() != "x86_64":
-        return "the x86 stand-in for KVM runs on x86_64 hosts"
-    if not os.path.exists(FAKE_KVM):
-        return "%s is missing (make check builds it)" % FAKE_KVM
-    return guest_view.unavailable()
+    return x86_fake_kvm_unusable() or guest_view.unavailable()
 
 
 class FakeRun(Run):
@@ -251,7 +243,7 @@ class FakeRun(Run):
     guests an Intel PMU (VPMU_LEAF) and refuses filters as kvm_intel"""
 
     def shim_env(self):
-        return {"LD_PRELOAD": FAKE_KVM, "FAKE_KVM_LOG": self.log,
+        return {"LD_PRELOAD": X86_FAKE_KVM, "FAKE_KVM_LOG": self.log,
                 "FAKE_KVM_PMU_LEAF": VPMU_ENV["KVM_SHIM_PMU_LEAF"]}
 
     def judge_filters(self):

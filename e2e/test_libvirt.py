@@ -6,13 +6,14 @@ The libvirtd and virtlogd are the test's own (libvirt_env.py)."""
 
 import os
 import re
+import shlex
+import stat
 import tempfile
 import textwrap
 import unittest
 
 import libvirt_env
-from qemu_run import (QEMU, SANITIZER_REPORT, SHIM, TOP,
-                      judged_shim_records, kvm_unusable)
+from qemu_run import QEMU, SANITIZER_REPORT, TOP, DomainKvm
 from test_pmu_filter import expected_bytes
 
 DOC = os.path.join(TOP, "docs/system/kvm-pmu-filter.rst")
@@ -41,41 +42,59 @@ def unusable():
         # seen: libvirt's capability probe of the ASan build never ends
         return ("libvirt probes the emulator without the sanitizers' "
                 "options; make check runs these tests")
-    return kvm_unusable() or libvirt_env.unusable()
+    return DomainKvm.unusable() or libvirt_env.unusable()
 
 
 @unittest.skipIf(unusable(), unusable())
 class Libvirt(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.libvirt = libvirt_env.Libvirt()
+        cls.kvm = DomainKvm()
+        print("\ndomains run on %s" % cls.kvm)
+        cls.libvirt = libvirt_env.Libvirt(
+            fake_kvm=cls.kvm.preload if cls.kvm.fake else None)
         cls.dir = tempfile.TemporaryDirectory(prefix="kpf-domains-")
+        cls.emulator = cls.wrapper()
 
     @classmethod
     def tearDownClass(cls):
         cls.libvirt.stop()
         cls.dir.cleanup()
 
+    @classmethod
+    def wrapper(cls):
+        """Our QEMU, preloading what gives it the domains' KVM, also when
+        libvirt probes it"""
+        path = os.path.join(cls.dir.name, "bin", "qemu-system-x86_64")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nLD_PRELOAD=%s exec %s \"$@\"\n"
+                    % (shlex.quote(cls.kvm.preload),
+                       shlex.quote(os.path.realpath(QEMU))))
+        os.chmod(path, stat.S_IRWXU)
+        return path
+
     def domain(self, name, xml):
-        """Define domain @name from @xml, run by our QEMU under the shim."""
-        shim_log = os.path.join(self.dir.name, name + ".shim")
+        """Define domain @name from @xml, run by our QEMU on the domains'
+        KVM, which logs to the file returned"""
+        kvm_log = os.path.join(self.dir.name, name + ".kvm")
         xml = xml.replace("<name>pmu-filter</name>", "<name>%s</name>" % name)
         xml = re.sub("<emulator>.*</emulator>", "<emulator>%s</emulator>" %
-                     os.path.realpath(QEMU), xml)
-        env = {"LD_PRELOAD": os.path.realpath(SHIM), "KVM_SHIM_LOG": shim_log}
-        xml = xml.replace("</qemu:commandline>", "".join(
-            "  <qemu:env name='%s' value='%s'/>\n  " % item
-            for item in env.items()) + "</qemu:commandline>")
+                     self.emulator, xml)
+        xml = xml.replace("</qemu:commandline>",
+                          "  <qemu:env name='%s' value='%s'/>\n  "
+                          "</qemu:commandline>" % (self.kvm.log_var, kvm_log))
         path = os.path.join(self.dir.name, name + ".xml")
         with open(path, "w") as f:
             f.write(xml)
         rsp = self.libvirt.virsh("define", path)
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
         self.addCleanup(self.libvirt.virsh, "undefine", name)
-        return shim_log
+        return kvm_log
 
-    def records(self, shim_log):
-        return judged_shim_records(shim_log)
+    def filters(self, kvm_log):
+        """The filters QEMU handed to KVM, in hex, in order"""
+        return [r[1] for r in self.kvm.records(kvm_log) if r[0] == "filter"]
 
     def domain_log(self, name):
         with open(self.libvirt.path("/var/log/libvirt/qemu/%s.log" % name),
@@ -83,14 +102,14 @@ class Libvirt(unittest.TestCase):
             return f.read()
 
     def start_fails(self, name, xml):
-        shim_log = self.domain(name, xml)
+        kvm_log = self.domain(name, xml)
         rsp = self.libvirt.virsh("start", name)
         self.assertNotEqual(rsp.returncode, 0)
         errors = [line for line in rsp.stderr.splitlines()
                   if "qemu-system-x86_64: " in line and
                   "warning: " not in line]
         self.assertEqual(len(errors), 1, rsp.stderr)
-        self.assertEqual(self.records(shim_log), [])
+        self.assertEqual(self.kvm.records(kvm_log), [])
         self.assertIn("shut off", self.libvirt.virsh("domstate",
                                                       name).stdout)
         return errors[0]
@@ -98,14 +117,13 @@ class Libvirt(unittest.TestCase):
     def test_documented_xml(self):
         xml = documented_xml()
         self.assertIn("<qemu:arg value='kvm-accel.pmu-filter=f0'/>", xml)
-        shim_log = self.domain("pmu-filter", xml)
+        kvm_log = self.domain("pmu-filter", xml)
         rsp = self.libvirt.virsh("start", "pmu-filter")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
         self.assertEqual(self.libvirt.installed_filter("pmu-filter"), "f0")
         self.libvirt.virsh("destroy", "--graceful", "pmu-filter")
-        records = self.records(shim_log)
-        self.assertEqual(records[0],
-                         ("filter", expected_bytes(FILTER).hex()))
+        self.assertEqual(self.filters(kvm_log),
+                         [expected_bytes(FILTER).hex()])
         log = self.domain_log("pmu-filter")
         cmdline = log[log.index("qemu-system-x86_64 \\"):
                       log.index("-msg timestamp=on")]
@@ -117,7 +135,7 @@ class Libvirt(unittest.TestCase):
         self.assertIn("-accel kvm \\", cmdline)
         self.assertIsNone(SANITIZER_REPORT.search(log), log)
         self.assertTrue(any(line.endswith(
-            "kvm_x86_pmu_filter_install filter f0 action 0 flags 0x0 "
+            "kvm_x86_pmu_filter_install filter f0 action allow flags 0x0 "
             "nevents 1 fixed_counter_bitmap 0x7") for line in traces), traces)
         self.assertTrue(any(line.endswith(
             "kvm_x86_pmu_filter_event event 0 0x00000000000000c4")
@@ -147,13 +165,12 @@ class Libvirt(unittest.TestCase):
             "<qemu:arg value='-global'/>\n    <qemu:arg value="
             "'kvm-accel.pmu-filter=f0'/>\n", "")
         self.assertNotIn("kvm-accel", xml)
-        shim_log = self.domain("object-alone", xml)
+        kvm_log = self.domain("object-alone", xml)
         rsp = self.libvirt.virsh("start", "object-alone")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
         self.assertIsNone(self.libvirt.installed_filter("object-alone"))
         self.libvirt.virsh("destroy", "--graceful", "object-alone")
-        self.assertEqual([r for r in self.records(shim_log)
-                          if r[0] == "filter"], [])
+        self.assertEqual(self.filters(kvm_log), [])
 
 
 if __name__ == "__main__":

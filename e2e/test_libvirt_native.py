@@ -17,7 +17,7 @@ import time
 import unittest
 
 import libvirt_env
-from qemu_run import QEMU, SHIM, TOP, judged_shim_records, kvm_unusable
+from qemu_run import QEMU, TOP, DomainKvm
 from test_pmu_filter import GUEST, expected_bytes
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -82,7 +82,7 @@ DOMAIN = """\
 
 
 def unusable():
-    return kvm_unusable() or libvirt_env.unusable(LV_OBJ)
+    return DomainKvm.unusable() or libvirt_env.unusable(LV_OBJ)
 
 
 @unittest.skipIf(unusable(), unusable())
@@ -90,11 +90,14 @@ class NativeLibvirt(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="kpf-native-")
-        cls.shim_log = os.path.join(cls.dir.name, "shim.log")
+        cls.kvm_log = os.path.join(cls.dir.name, "shim.log")
+        cls.kvm = DomainKvm()
+        print("\ndomains run on %s" % cls.kvm)
         cls.emulator = cls.wrapper("qemu", os.path.realpath(QEMU),
                                    proxy=True)
         cls.stock = cls.wrapper("stock-qemu", STOCK_QEMU)
-        cls.libvirt = libvirt_env.Libvirt(LV_OBJ)
+        cls.libvirt = libvirt_env.Libvirt(
+            LV_OBJ, fake_kvm=cls.kvm.preload if cls.kvm.fake else None)
 
     @classmethod
     def tearDownClass(cls):
@@ -103,25 +106,28 @@ class NativeLibvirt(unittest.TestCase):
 
     @classmethod
     def wrapper(cls, name, qemu, proxy=False):
-        """An emulator that runs @qemu under the KVM shim, with @proxy
+        """An emulator that runs @qemu on the domains' KVM, with @proxy
         behind the QMP proxy (qmp_proxy.py) whose faults the tests set"""
         path = os.path.join(cls.dir.name, name)
-        shim = shlex.quote(os.path.realpath(SHIM))
+        preload = shlex.quote(cls.kvm.preload)
         if proxy:
             run = "python3 %s --dir %s --preload %s -- %s" % (
-                shlex.quote(PROXY), shlex.quote(cls.dir.name), shim,
+                shlex.quote(PROXY), shlex.quote(cls.dir.name), preload,
                 shlex.quote(qemu))
         else:
-            run = "env LD_PRELOAD=%s %s" % (shim, shlex.quote(qemu))
+            run = "env LD_PRELOAD=%s %s" % (preload, shlex.quote(qemu))
         with open(path, "w") as f:
-            f.write("#!/bin/sh\nKVM_SHIM_LOG=%s exec %s \"$@\"\n"
-                    % (shlex.quote(cls.shim_log), run))
+            f.write("#!/bin/sh\n%s=%s exec %s \"$@\"\n"
+                    % (cls.kvm.log_var, shlex.quote(cls.kvm_log), run))
         os.chmod(path, stat.S_IRWXU)
         return path
 
     def setUp(self):
-        if os.path.exists(self.shim_log):
-            os.unlink(self.shim_log)
+        if os.path.exists(self.kvm_log):
+            os.unlink(self.kvm_log)
+        log = os.path.join(self.dir.name, "proxy.log")
+        self.proxy_log_start = os.path.getsize(log) if os.path.exists(log) \
+            else 0
 
     def faults(self, *names):
         """Make the QMP proxy inject @names (qmp_proxy.py)"""
@@ -131,8 +137,13 @@ class NativeLibvirt(unittest.TestCase):
         self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
 
     def proxy_log(self):
+        """What the QMP proxies logged since this test began"""
         path = os.path.join(self.dir.name, "proxy.log")
-        return open(path).read() if os.path.exists(path) else ""
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            f.seek(self.proxy_log_start)
+            return f.read()
 
     def state(self, domain):
         return self.libvirt.virsh("domstate", "--reason",
@@ -151,7 +162,11 @@ class NativeLibvirt(unittest.TestCase):
         self.addCleanup(self.libvirt.virsh, "undefine", name)
 
     def records(self):
-        return judged_shim_records(self.shim_log)
+        return self.kvm.records(self.kvm_log)
+
+    def installed_filters(self):
+        """The filters QEMU handed to KVM, in hex, in order"""
+        return [r[1] for r in self.records() if r[0] == "filter"]
 
     def test_start_installs_the_filter(self):
         self.define("native")
@@ -161,12 +176,13 @@ class NativeLibvirt(unittest.TestCase):
                          "pmufilter0")
         live = self.libvirt.virsh("dumpxml", "native").stdout
         self.libvirt.virsh("destroy", "native")
-        records = self.records()
-        self.assertEqual(records[0], ("filter", expected_bytes(FILTER).hex()))
-        self.assertIn(("run",), [r[:1] for r in records[1:]])
+        kinds = [r[0] for r in self.records()]
+        self.assertEqual(self.installed_filters(),
+                         [expected_bytes(FILTER).hex()])
+        self.assertLess(kinds.index("filter"), kinds.index("run"))
         self.assertIn("<event type='selectUmask' select='0xc0' "
                       "umask='0x0'/>", live)
-        print("\ncaptured filter: " + records[0][1])
+        print("\ncaptured filter: " + self.installed_filters()[0])
 
     def setpmufilter(self, domain, xml, *flags):
         path = os.path.join(self.dir.name, "filter.xml")
@@ -232,14 +248,11 @@ class NativeLibvirt(unittest.TestCase):
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual((back_installed, back_objects),
                          ("pmufilter0", ["pmufilter0"]))
-        filters = [r[1] for r in self.records() if r[0] == "filter"]
+        filters = self.installed_filters()
         self.assertEqual(filters, [expected_bytes(FILTER).hex(),
                                    expected_bytes(SWITCHED).hex(),
                                    expected_bytes(FILTER).hex()])
         print("\nswitched to: " + filters[1])
-
-    def switched_filters(self):
-        return [r[1] for r in self.records() if r[0] == "filter"]
 
     def test_resume_refused_while_the_filter_is_unknown(self):
         """QEMU installs the new filter, but query-kvm cannot say so: the
@@ -269,7 +282,7 @@ class NativeLibvirt(unittest.TestCase):
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertEqual(state_resumed, "running (unpaused)")
         self.assertIn("<filter action='deny'>", live)
-        self.assertEqual(self.switched_filters(),
+        self.assertEqual(self.installed_filters(),
                          [expected_bytes(FILTER).hex(),
                           expected_bytes(SWITCHED).hex()])
 
@@ -363,7 +376,7 @@ class NativeLibvirt(unittest.TestCase):
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
         self.assertEqual(installed, "pmufilter0")
         self.assertIn("<filter action='deny'>", inactive)
-        self.assertEqual([r[1] for r in self.records() if r[0] == "filter"],
+        self.assertEqual(self.installed_filters(),
                          [expected_bytes(dict(SWITCHED,
                                               id="pmufilter0")).hex()])
 
@@ -377,7 +390,7 @@ class NativeLibvirt(unittest.TestCase):
         rsp = self.libvirt.virsh("start", "persistent")
         self.assertEqual(rsp.returncode, 0, rsp.stderr)
         self.libvirt.virsh("destroy", "persistent")
-        self.assertEqual([r[1] for r in self.records() if r[0] == "filter"],
+        self.assertEqual(self.installed_filters(),
                          [expected_bytes(dict(SWITCHED,
                                               id="pmufilter0")).hex()])
 
