@@ -1,6 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Start the patched QEMU on real KVM under the ioctl shim, talk QMP to
-it, and read back what the shim recorded."""
+it, and read back what the shim recorded.
+
+Where this host has no /dev/kvm, the shim sits on the x86 stand-in for
+KVM (x86-fake-kvm.c) instead, which answers as a KVM that gives guests
+an Intel PMU and compares 8 event select bits, and whose filters the
+kernel's kvm_intel code judges; tests that need guest code to run, or
+this host's own KVM, say so with skip_without_kvm(cls, guest=True)."""
 
 import fcntl
 import functools
@@ -99,9 +105,24 @@ class DomainKvm:
         return judged_shim_records(log, self.vendor)
 
 
-def skip_without_kvm(cls):
-    reason = kvm_unusable()
-    return unittest.skip(reason)(cls) if reason else cls
+# Whether QEMU runs on the x86 stand-in for lack of /dev/kvm, and what
+# the stand-in answers (x86-fake-kvm.c, with its default leaf 0xA)
+STAND_IN = kvm_unusable() is not None and x86_fake_kvm_unusable() is None
+STAND_IN_SELECT_BITS = 8
+STAND_IN_FIXED_COUNTERS = 3
+
+
+def skip_without_kvm(cls=None, guest=False):
+    """Skip a test class that needs a KVM: this host's, or with @guest
+    False the stand-in, which runs no guest code, will do."""
+    def decorate(cls):
+        reason = kvm_unusable()
+        if reason and not guest and not STAND_IN:
+            reason += ", and " + x86_fake_kvm_unusable()
+        elif not guest and STAND_IN:
+            reason = None
+        return unittest.skip(reason)(cls) if reason else cls
+    return decorate(cls) if cls else decorate
 
 
 def assert_refused(test, args, message, env=None, hints=None, runner=None):
@@ -130,6 +151,8 @@ def host_vendor():
 
 @functools.cache
 def kvm_has_masked_events():
+    if STAND_IN:
+        return True
     kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     try:
         return fcntl.ioctl(kvm, KVM_CHECK_EXTENSION,
@@ -143,6 +166,8 @@ def kvm_select_bits():
     """How many event select bits this host's KVM compares: asked of KVM
     by the test itself, the way QEMU asks, or by the CPU vendor where KVM
     has no masked entries."""
+    if STAND_IN:
+        return STAND_IN_SELECT_BITS
     kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     try:
         vm = fcntl.ioctl(kvm, KVM_CREATE_VM, 0)
@@ -167,6 +192,8 @@ def kvm_fixed_counters():
     """How many fixed counters this host's KVM gives guests: EDX[4:0] of
     CPUID leaf 0xA as KVM_GET_SUPPORTED_CPUID reports it (0 on AMD, and
     where KVM gives guests no PMU)"""
+    if STAND_IN:
+        return STAND_IN_FIXED_COUNTERS
     nent = 256
     buf = bytearray(struct.pack("<II", nent, 0) + bytes(40 * nent))
     kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
@@ -207,6 +234,8 @@ def judged_shim_records(path, vendor=None):
 
 def host_gives_pmu():
     """Whether this host's KVM gives guests a PMU (enable_pmu)."""
+    if STAND_IN:
+        return True
     try:
         with open("/sys/module/kvm/parameters/enable_pmu") as f:
             return f.read().strip() != "N"
@@ -218,7 +247,16 @@ class Qmp:
     def __init__(self, path, timeout=20):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except ConnectionRefusedError:
+                # QEMU binds the socket before it listens on it
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.02)
         self.file = self.sock.makefile("r")
         self.events = []
         json.loads(self.file.readline())        # greeting
@@ -285,6 +323,8 @@ class Run:
         env = {"KVM_SHIM_LOG": self.log}
         if SHIM:                # KVM_SHIM= runs QEMU without the shim
             env["LD_PRELOAD"] = SHIM
+        if STAND_IN:
+            env["LD_PRELOAD"] = ":".join(filter(None, (SHIM, X86_FAKE_KVM)))
         return env
 
     def connect(self, timeout=20):

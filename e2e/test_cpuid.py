@@ -183,7 +183,7 @@ VPMU_ENV = {"KVM_SHIM_PMU_LEAF": ",".join("%x" % r for r in VPMU_LEAF)}
 CPU = ["-cpu", HOST_CPU + ",pmu=on"]
 
 
-@skip_without_kvm
+@skip_without_kvm(guest=True)
 @unittest.skipIf(guest_view.unavailable(), guest_view.unavailable())
 @unittest.skipUnless(SHIM, "KVM_SHIM= runs QEMU without the shim")
 class GuestLeaf(unittest.TestCase):
