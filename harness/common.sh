@@ -136,17 +136,18 @@ exporter_identity() {
 
 # sign_mails DIR: make the patches in DIR from and signed off by $identity
 sign_mails() {
-    python3 - "$identity" "$name" "$HARNESS_NAME" "$HARNESS_EMAIL" \
-        "$1"/*.patch <<'PY'
+    python3 - "$identity" "$name" "$HARNESS_NAME" "$1"/*.patch <<'PY'
+import re
 import subprocess
 import sys
 
-identity, name, harness_name, harness_email = sys.argv[1:5]
-harness = "%s <%s>" % (harness_name, harness_email)
-for path in sys.argv[5:]:
+identity, name, harness_name = sys.argv[1:4]
+for path in sys.argv[4:]:
     text = open(path).read()
     head, sep, rest = text.partition("\n\n")
-    head = head.replace("From: " + harness, "From: " + identity)
+    # whatever address the harness committed with
+    head = re.sub(r"^From: %s <[^>]*>$" % re.escape(harness_name),
+                  lambda m: "From: " + identity, head, flags=re.M)
     if path.endswith("0000-cover-letter.patch"):
         # the shortlog names the commits' author
         rest = rest.replace("\n%s (" % harness_name, "\n%s (" % name)

@@ -15,7 +15,7 @@ exporter_identity
 rm -rf "$OUT"
 git -C "$LV_SRC" -c user.name="$name" -c user.email="$email" \
     format-patch -q --cover-letter --subject-prefix="$PREFIX" -o "$OUT" \
-    base..HEAD
+    base..series
 sign_mails "$OUT"
 python3 - "$OUT/0000-cover-letter.patch" "$TOP/libvirt/cover" <<'PY'
 import sys
