@@ -56,7 +56,7 @@ if "$TOP/harness/kernel-filter.sh" &&
     (cd "$TOP/e2e" && python3 run_tests.py $E2E_MODULES) \
         > "$BUILD/e2e/e2e.log" 2>&1
     read -r p f s < <(e2e_totals "$BUILD/e2e/e2e.log")
-    count "$p" "$f" "$s" "end-to-end on /dev/kvm"
+    count "$p" "$f" "$s" "end-to-end (KVM, or its stand-in)"
     grep -E "^(kernel filter code|guest view)" "$BUILD/e2e/e2e.log"
     grep "^pmu-policy " "$BUILD/e2e/e2e.log"
 else
