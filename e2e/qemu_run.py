@@ -75,6 +75,13 @@ def x86_fake_kvm_unusable():
     return None
 
 
+def kvm_or_stand_in_unusable():
+    """Why neither this host's KVM nor the stand-in can run QEMU, or None."""
+    why = kvm_unusable()
+    fake = why and x86_fake_kvm_unusable()
+    return "%s, and %s" % (why, fake) if fake else None
+
+
 class DomainKvm:
     """The KVM that the QEMU of a libvirt domain runs on: this host's, under
     the shim, or where there is none, the x86 stand-in.  @preload is the
@@ -91,9 +98,7 @@ class DomainKvm:
     @staticmethod
     def unusable():
         """Why neither KVM can run a domain here, or None."""
-        why = kvm_unusable()
-        fake = why and x86_fake_kvm_unusable()
-        return "%s, and %s" % (why, fake) if fake else None
+        return kvm_or_stand_in_unusable()
 
     def __str__(self):
         if self.fake:
@@ -116,11 +121,7 @@ def skip_without_kvm(cls=None, guest=False):
     """Skip a test class that needs a KVM: this host's, or with @guest
     False the stand-in, which runs no guest code, will do."""
     def decorate(cls):
-        reason = kvm_unusable()
-        if reason and not guest and not STAND_IN:
-            reason += ", and " + x86_fake_kvm_unusable()
-        elif not guest and STAND_IN:
-            reason = None
+        reason = kvm_unusable() if guest else kvm_or_stand_in_unusable()
         return unittest.skip(reason)(cls) if reason else cls
     return decorate(cls) if cls else decorate
 
