@@ -70,7 +70,7 @@ def x86_fake_kvm_unusable():
     """Why QEMU cannot run on the x86 stand-in for KVM here, or None."""
     if platform.machine() != "x86_64":
         return "the x86 stand-in for KVM runs on x86_64 hosts"
-    if not os.path.exists(X86_FAKE_KVM):
+    if not os.path.isfile(X86_FAKE_KVM):
         return "%s is missing (make check builds it)" % X86_FAKE_KVM
     return None
 
