@@ -287,30 +287,3 @@ static int kvm_ioctl(unsigned long req, void *arg)
     }
 }
 
-int ioctl(int fd, unsigned long req, ...)
-{
-    static int (*real_ioctl)(int, unsigned long, ...);
-    va_list ap;
-    void *arg;
-
-    va_start(ap, req);
-    arg = va_arg(ap, void *);
-    va_end(ap);
-
-    switch (kind_of(fd)) {
-    case FD_KVM:
-        return kvm_ioctl(req, arg);
-    case FD_VM:
-        return vm_ioctl(req, arg);
-    case FD_VCPU:
-        return vcpu_ioctl(fd, req, arg);
-    case FD_DEVICE:
-        return device_ioctl(req, arg);
-    default:
-        if (!real_ioctl) {
-            real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-        }
-        return real_ioctl(fd, req, arg);
-    }
-}
-

@@ -2,7 +2,8 @@
  * The descriptors of the stand-ins for KVM (arm64-fake-kvm.c,
  * x86-fake-kvm.c): opening /dev/kvm gives a descriptor of the stand-in,
  * which new_fd() also makes for VMs, vCPUs and devices; a vCPU's
- * descriptor maps anonymous memory for its kvm_run, and closing a
+ * descriptor maps anonymous memory for its kvm_run, an ioctl on a
+ * descriptor goes to the stand-in's handler for its kind, and closing a
  * descriptor forgets its kind.  Included after the system headers.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -87,6 +88,39 @@ int close(int fd)
         fd_kinds[fd] = FD_NONE;
     }
     return real_close(fd);
+}
+
+/* Each stand-in's handlers, by the kind of descriptor */
+static int kvm_ioctl(unsigned long req, void *arg);
+static int vm_ioctl(unsigned long req, void *arg);
+static int vcpu_ioctl(int fd, unsigned long req, void *arg);
+static int device_ioctl(unsigned long req, void *arg);
+
+int ioctl(int fd, unsigned long req, ...)
+{
+    static int (*real_ioctl)(int, unsigned long, ...);
+    va_list ap;
+    void *arg;
+
+    va_start(ap, req);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+
+    switch (kind_of(fd)) {
+    case FD_KVM:
+        return kvm_ioctl(req, arg);
+    case FD_VM:
+        return vm_ioctl(req, arg);
+    case FD_VCPU:
+        return vcpu_ioctl(fd, req, arg);
+    case FD_DEVICE:
+        return device_ioctl(req, arg);
+    default:
+        if (!real_ioctl) {
+            real_ioctl = dlsym(RTLD_NEXT, "ioctl");
+        }
+        return real_ioctl(fd, req, arg);
+    }
 }
 
 #endif

@@ -265,6 +265,13 @@ static int kvm_ioctl(unsigned long req, void *arg)
     }
 }
 
+/* The x86 stand-in makes no device descriptors */
+static int device_ioctl(unsigned long req, void *arg)
+{
+    return fail(ENOTTY);
+}
+
+
 static int vm_ioctl(unsigned long req, void *arg)
 {
     switch (req) {
@@ -317,31 +324,6 @@ static int vcpu_ioctl(int fd, unsigned long req, void *arg)
     default:
         /* KVM_GET_* of register state: zeros, which QEMU preset */
         return 0;
-    }
-}
-
-int ioctl(int fd, unsigned long req, ...)
-{
-    static int (*real_ioctl)(int, unsigned long, ...);
-    va_list ap;
-    void *arg;
-
-    va_start(ap, req);
-    arg = va_arg(ap, void *);
-    va_end(ap);
-
-    switch (kind_of(fd)) {
-    case FD_KVM:
-        return kvm_ioctl(req, arg);
-    case FD_VM:
-        return vm_ioctl(req, arg);
-    case FD_VCPU:
-        return vcpu_ioctl(fd, req, arg);
-    default:
-        if (!real_ioctl) {
-            real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-        }
-        return real_ioctl(fd, req, arg);
     }
 }
 
