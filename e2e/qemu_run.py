@@ -82,39 +82,26 @@ def kvm_or_stand_in_unusable():
     return "%s, and %s" % (why, fake) if fake else None
 
 
-class DomainKvm:
-    """The KVM that the QEMU of a libvirt domain runs on: this host's, under
-    the shim, or where there is none, the x86 stand-in.  @preload is the
-    library QEMU preloads, @log_var the variable that names its log,
-    @fake whether it stands in, and @vendor the module whose filter code
-    judges what it records (None: this host's)."""
-
-    def __init__(self):
-        self.fake = kvm_unusable() is not None
-        self.preload = os.path.realpath(X86_FAKE_KVM if self.fake else SHIM)
-        self.log_var = "FAKE_KVM_LOG" if self.fake else "KVM_SHIM_LOG"
-        self.vendor = "intel" if self.fake else None
-
-    @staticmethod
-    def unusable():
-        """Why neither KVM can run a domain here, or None."""
-        return kvm_or_stand_in_unusable()
-
-    def __str__(self):
-        if self.fake:
-            return ("the x86 stand-in for KVM, e2e/x86-fake-kvm.c (%s)"
-                    % kvm_unusable())
-        return "this host's KVM, under the shim"
-
-    def records(self, log):
-        return judged_shim_records(log, self.vendor)
-
-
 # Whether QEMU runs on the x86 stand-in for lack of /dev/kvm, and what
 # the stand-in answers (x86-fake-kvm.c, with its default leaf 0xA)
 STAND_IN = kvm_unusable() is not None and x86_fake_kvm_unusable() is None
 STAND_IN_SELECT_BITS = 8
 STAND_IN_FIXED_COUNTERS = 3
+
+
+def kvm_preload():
+    """What QEMU preloads, as absolute paths: the shim, which logs to
+    $KVM_SHIM_LOG, over this host's KVM or over the stand-in"""
+    libs = [SHIM] + ([X86_FAKE_KVM] if STAND_IN else [])
+    return ":".join(os.path.realpath(lib) for lib in libs if lib)
+
+
+def kvm_in_use():
+    """Which KVM QEMU runs on, in words"""
+    if STAND_IN:
+        return ("the x86 stand-in for KVM, e2e/x86-fake-kvm.c (%s)"
+                % kvm_unusable())
+    return "this host's KVM, under the shim"
 
 
 def skip_without_kvm(cls=None, guest=False):
@@ -216,11 +203,10 @@ def kvm_vendor_model():
     return "intel" if kvm_select_bits() == 8 else "amd"
 
 
-def judged_shim_records(path, vendor=None):
+def judged_shim_records(path):
     """The records of the shim's log @path, (kind, hex bytes), without
     QEMU's select-width probe; every filter the kernel got is judged by
-    the kernel's own code, that of @vendor's module (by default, this
-    host's)."""
+    the kernel's own code."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -228,7 +214,7 @@ def judged_shim_records(path, vendor=None):
     for words in lines:
         if words[0] == "filter" and words[2] not in NOT_FROM_KERNEL:
             kernel_filter.check(bytes.fromhex(words[1]), int(words[2]),
-                                vendor or kvm_vendor_model())
+                                kvm_vendor_model())
     return [tuple(words[:2]) for words in lines
             if words[:2] != ["filter", SELECT_PROBE.hex()]]
 
@@ -322,10 +308,8 @@ class Run:
 
     def shim_env(self):
         env = {"KVM_SHIM_LOG": self.log}
-        if SHIM:                # KVM_SHIM= runs QEMU without the shim
-            env["LD_PRELOAD"] = SHIM
-        if STAND_IN:
-            env["LD_PRELOAD"] = ":".join(filter(None, (SHIM, X86_FAKE_KVM)))
+        if kvm_preload():       # KVM_SHIM= runs QEMU without the shim
+            env["LD_PRELOAD"] = kvm_preload()
         return env
 
     def connect(self, timeout=20):

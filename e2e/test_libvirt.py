@@ -13,7 +13,9 @@ import textwrap
 import unittest
 
 import libvirt_env
-from qemu_run import QEMU, SANITIZER_REPORT, TOP, DomainKvm
+from qemu_run import (QEMU, SANITIZER_REPORT, STAND_IN, TOP, X86_FAKE_KVM,
+                      judged_shim_records, kvm_in_use,
+                      kvm_or_stand_in_unusable, kvm_preload)
 from test_pmu_filter import expected_bytes
 
 DOC = os.path.join(TOP, "docs/system/kvm-pmu-filter.rst")
@@ -42,17 +44,16 @@ def unusable():
         # seen: libvirt's capability probe of the ASan build never ends
         return ("libvirt probes the emulator without the sanitizers' "
                 "options; make check runs these tests")
-    return DomainKvm.unusable() or libvirt_env.unusable()
+    return kvm_or_stand_in_unusable() or libvirt_env.unusable()
 
 
 @unittest.skipIf(unusable(), unusable())
 class Libvirt(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.kvm = DomainKvm()
-        print("\ndomains run on %s" % cls.kvm)
+        print("\ndomains run on %s" % kvm_in_use())
         cls.libvirt = libvirt_env.Libvirt(
-            fake_kvm=cls.kvm.preload if cls.kvm.fake else None)
+            fake_kvm=os.path.realpath(X86_FAKE_KVM) if STAND_IN else None)
         cls.dir = tempfile.TemporaryDirectory(prefix="kpf-domains-")
         cls.emulator = cls.wrapper()
 
@@ -69,7 +70,7 @@ class Libvirt(unittest.TestCase):
         os.makedirs(os.path.dirname(path))
         with open(path, "w") as f:
             f.write("#!/bin/sh\nLD_PRELOAD=%s exec %s \"$@\"\n"
-                    % (shlex.quote(cls.kvm.preload),
+                    % (shlex.quote(kvm_preload()),
                        shlex.quote(os.path.realpath(QEMU))))
         os.chmod(path, stat.S_IRWXU)
         return path
@@ -82,8 +83,8 @@ class Libvirt(unittest.TestCase):
         xml = re.sub("<emulator>.*</emulator>", "<emulator>%s</emulator>" %
                      self.emulator, xml)
         xml = xml.replace("</qemu:commandline>",
-                          "  <qemu:env name='%s' value='%s'/>\n  "
-                          "</qemu:commandline>" % (self.kvm.log_var, kvm_log))
+                          "  <qemu:env name='KVM_SHIM_LOG' value='%s'/>\n  "
+                          "</qemu:commandline>" % kvm_log)
         path = os.path.join(self.dir.name, name + ".xml")
         with open(path, "w") as f:
             f.write(xml)
@@ -94,7 +95,8 @@ class Libvirt(unittest.TestCase):
 
     def filters(self, kvm_log):
         """The filters QEMU handed to KVM, in hex, in order"""
-        return [r[1] for r in self.kvm.records(kvm_log) if r[0] == "filter"]
+        return [r[1] for r in judged_shim_records(kvm_log)
+                if r[0] == "filter"]
 
     def domain_log(self, name):
         with open(self.libvirt.path("/var/log/libvirt/qemu/%s.log" % name),
@@ -109,7 +111,7 @@ class Libvirt(unittest.TestCase):
                   if "qemu-system-x86_64: " in line and
                   "warning: " not in line]
         self.assertEqual(len(errors), 1, rsp.stderr)
-        self.assertEqual(self.kvm.records(kvm_log), [])
+        self.assertEqual(judged_shim_records(kvm_log), [])
         self.assertIn("shut off", self.libvirt.virsh("domstate",
                                                       name).stdout)
         return errors[0]

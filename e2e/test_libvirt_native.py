@@ -17,7 +17,8 @@ import time
 import unittest
 
 import libvirt_env
-from qemu_run import QEMU, TOP, DomainKvm
+from qemu_run import (QEMU, STAND_IN, TOP, X86_FAKE_KVM, judged_shim_records,
+                      kvm_in_use, kvm_or_stand_in_unusable, kvm_preload)
 from test_pmu_filter import GUEST, expected_bytes
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -82,7 +83,7 @@ DOMAIN = """\
 
 
 def unusable():
-    return DomainKvm.unusable() or libvirt_env.unusable(LV_OBJ)
+    return kvm_or_stand_in_unusable() or libvirt_env.unusable(LV_OBJ)
 
 
 @unittest.skipIf(unusable(), unusable())
@@ -91,13 +92,13 @@ class NativeLibvirt(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="kpf-native-")
         cls.kvm_log = os.path.join(cls.dir.name, "shim.log")
-        cls.kvm = DomainKvm()
-        print("\ndomains run on %s" % cls.kvm)
+        print("\ndomains run on %s" % kvm_in_use())
         cls.emulator = cls.wrapper("qemu", os.path.realpath(QEMU),
                                    proxy=True)
         cls.stock = cls.wrapper("stock-qemu", STOCK_QEMU)
         cls.libvirt = libvirt_env.Libvirt(
-            LV_OBJ, fake_kvm=cls.kvm.preload if cls.kvm.fake else None)
+            LV_OBJ,
+            fake_kvm=os.path.realpath(X86_FAKE_KVM) if STAND_IN else None)
 
     @classmethod
     def tearDownClass(cls):
@@ -109,7 +110,7 @@ class NativeLibvirt(unittest.TestCase):
         """An emulator that runs @qemu on the domains' KVM, with @proxy
         behind the QMP proxy (qmp_proxy.py) whose faults the tests set"""
         path = os.path.join(cls.dir.name, name)
-        preload = shlex.quote(cls.kvm.preload)
+        preload = shlex.quote(kvm_preload())
         if proxy:
             run = "python3 %s --dir %s --preload %s -- %s" % (
                 shlex.quote(PROXY), shlex.quote(cls.dir.name), preload,
@@ -117,8 +118,8 @@ class NativeLibvirt(unittest.TestCase):
         else:
             run = "env LD_PRELOAD=%s %s" % (preload, shlex.quote(qemu))
         with open(path, "w") as f:
-            f.write("#!/bin/sh\n%s=%s exec %s \"$@\"\n"
-                    % (cls.kvm.log_var, shlex.quote(cls.kvm_log), run))
+            f.write("#!/bin/sh\nKVM_SHIM_LOG=%s exec %s \"$@\"\n"
+                    % (shlex.quote(cls.kvm_log), run))
         os.chmod(path, stat.S_IRWXU)
         return path
 
@@ -162,7 +163,7 @@ class NativeLibvirt(unittest.TestCase):
         self.addCleanup(self.libvirt.virsh, "undefine", name)
 
     def records(self):
-        return self.kvm.records(self.kvm_log)
+        return judged_shim_records(self.kvm_log)
 
     def installed_filters(self):
         """The filters QEMU handed to KVM, in hex, in order"""
